@@ -1,0 +1,42 @@
+import type { SsdGraph } from '../model/ssd-graph.js';
+
+/** What an engine returns for one batch: raw head outputs, before anchors and NMS. */
+export interface RawOutputs {
+  readonly batch: number;
+  /** [batch, numAnchors, 4] box encodings in the descriptor's box-coder order. */
+  readonly boxEncodings: Float32Array;
+  /** [batch, numAnchors, numClasses] class logits (before sigmoid/softmax). */
+  readonly classLogits: Float32Array;
+}
+
+/** Which runtime runs the graph. */
+export type EngineKind = 'tfjs' | 'onnx';
+
+/** A loaded, warmed-up model on one runtime. Every engine runs the same SsdGraph. */
+export interface Engine {
+  readonly kind: EngineKind;
+  /** Runtime backend in use, e.g. 'wasm', 'tensorflow', 'cpu' (tfjs) or 'cpu', 'cuda' (onnx). */
+  readonly backend: string;
+  /** One line saying why this engine and backend were chosen. */
+  readonly reason: string;
+  /**
+   * Runs a batch. input: [batch, inputHeight, inputWidth, 3] float32, already normalized, NHWC.
+   * Batches run one at a time: callers await each run before the next.
+   */
+  run(input: Float32Array, batch: number): Promise<RawOutputs>;
+  /** Frees runtime memory; the engine is unusable afterwards. */
+  dispose(): Promise<void>;
+}
+
+/** Options every engine accepts. */
+export interface EngineOptions {
+  /** Intra-op threads (onnx); default: all cores. */
+  threads?: number;
+  /** tfjs backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu' (tensorflow = tfjs-node or tfjs-node-gpu). */
+  backend?: string;
+  /** Batch size used for the warm-up run at load. */
+  warmupBatch?: number;
+}
+
+/** Signature of an engine factory: lowers the graph onto a runtime, warms it up. */
+export type EngineFactory = (graph: SsdGraph, options: EngineOptions) => Promise<Engine>;

@@ -1,0 +1,22 @@
+/** One decoded video frame: packed RGB24, row-major, no padding (data.length === width * height * 3). */
+export interface Frame {
+  /** Source id, e.g. the input's file name or a camera name. */
+  readonly source: string;
+  /** 0-based sequence number within the source. */
+  readonly seq: number;
+  /** Presentation time in milliseconds from the start of the source. */
+  readonly ptsMs: number;
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** Frames run through the model together; order is kept so results can be split back. */
+export interface FrameBatch {
+  readonly frames: readonly Frame[];
+}
+
+/** Bytes in one packed RGB24 frame. */
+export function rgbFrameBytes(width: number, height: number): number {
+  return width * height * 3;
+}

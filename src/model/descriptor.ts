@@ -1,0 +1,134 @@
+/**
+ * A model description: everything a runtime needs to run an SSD, as data (models/*.json).
+ * The network is described once here; engines (TF.js, ONNX) lower the same graph
+ * (see ssd-graph.ts), so no runtime has a hand-written copy of the network.
+ */
+
+/** Where the weights come from. */
+export type WeightsSource =
+  /** A TF.js weights manifest (uint8-quantized or float32 groups), found in an npm package or on disk. */
+  { format: 'tfjs-manifest'; package?: string; manifest: string };
+
+/** How a source frame becomes the model's input tensor. */
+export interface InputSpec {
+  width: number;
+  height: number;
+  /** stretch: resize to width x height ignoring aspect (TF OD API fixed_shape_resizer);
+   *  letterbox: keep aspect, pad bottom/right with black (face-api's padToSquare then resize). */
+  resize: 'stretch' | 'letterbox';
+  /** model input = pixel * scale + offset, per channel, RGB order. */
+  normalize: { scale: number; offset: number };
+}
+
+/** MobileNet V1 backbone (TF OD API / face-api naming). */
+export interface MobilenetV1Spec {
+  type: 'mobilenet_v1';
+  /** Output channels of conv_0 then of each of the 13 pointwise layers (depth multiplier applied). */
+  channels: number[];
+  /** 1-based depthwise blocks with stride 2. */
+  stride2Blocks: number[];
+  /** Epsilon of the depthwise layers' batch norm. */
+  batchNormEpsilon: number;
+  /** Weight name prefixes; {i} is the 1-based block. */
+  names: { conv0: string; depthwise: string; pointwise: string };
+}
+
+/** An extra feature layer after the backbone: conv + folded bias + ReLU6. */
+export interface ExtraLayerSpec {
+  name: string;
+  kernel: number;
+  stride: number;
+  filters: number;
+}
+
+/** A box predictor reading one feature map. */
+export interface PredictorSpec {
+  /** Name of the layer whose output it reads (a backbone or extra layer). */
+  source: string;
+  /** Weight name prefix, e.g. Prediction/BoxPredictor_0. */
+  name: string;
+  anchorsPerCell: number;
+}
+
+/** The network graph: backbone, extra layers, box predictors. */
+export interface NetworkSpec {
+  backbone: MobilenetV1Spec;
+  extras: ExtraLayerSpec[];
+  predictors: PredictorSpec[];
+  /** Score columns the class predictors emit (including background when present). */
+  numClasses: number;
+}
+
+/** TF Object Detection API multiple_grid_anchor_generator (ssd_anchor_generator.proto). */
+export interface TfMultipleGridAnchorSpec {
+  type: 'tf-multiple-grid';
+  /** Feature map sizes [rows] (square maps), highest resolution first. */
+  featureMaps: number[];
+  minScale: number;
+  maxScale: number;
+  aspectRatios: number[];
+  /** Layer 0 uses (0.1, 1.0), (minScale, 2.0), (minScale, 0.5) only. */
+  reduceBoxesInLowestLayer: boolean;
+  /** Aspect ratio of the extra anchor at scale sqrt(s_i * s_{i+1}); 0 or absent: none. */
+  interpolatedScaleAspectRatio: number;
+  /** Where the interpolated anchor sits in each cell's list: after the aspect-ratio-1.0 anchor
+   *  (older API, the face model) or last (newer API, TFLite COCO SSD). */
+  interpolatedPosition: 'after-unit' | 'last';
+  baseAnchorSize?: [number, number];
+}
+
+/** Original Caffe SSD PriorBox layers (Liu et al. 2016). Sizes are in input pixels. */
+export interface CaffePriorBoxSpec {
+  type: 'caffe-prior-box';
+  imageSize: number;
+  featureMaps: number[];
+  steps: number[];
+  minSizes: number[];
+  maxSizes: number[];
+  /** Per layer, ratios other than 1 (flip adds the reciprocals). */
+  aspectRatios: number[][];
+  flip: boolean;
+  clip: boolean;
+  offset: number;
+}
+
+/** Anchor generator configuration. */
+export type AnchorSpec = TfMultipleGridAnchorSpec | CaffePriorBoxSpec;
+
+/** How box encodings are decoded against anchors. */
+export type BoxCoderSpec =
+  /** TF OD API faster_rcnn_box_coder: encodings (ty, tx, th, tw) divided by scales (10, 10, 5, 5). */
+  | { type: 'tf'; scales: [number, number, number, number] }
+  /** Caffe SSD: encodings (tx, ty, tw, th) multiplied by variances (0.1, 0.1, 0.2, 0.2). */
+  | { type: 'caffe'; variances: [number, number, number, number] };
+
+/** How class scores are read from the class predictor's columns. */
+export interface ScoreSpec {
+  activation: 'sigmoid' | 'softmax';
+  /** Column holding background, skipped when reporting; null when there is none. */
+  backgroundClass: number | null;
+}
+
+/** Post-processing defaults (the CLI's --score, --iou, --max-detections override them). */
+export interface PostprocessDefaults {
+  scoreThreshold: number;
+  iouThreshold: number;
+  maxDetections: number;
+}
+
+/** A complete model description. */
+export interface ModelDescriptor {
+  name: string;
+  description: string;
+  weights: WeightsSource;
+  input: InputSpec;
+  network: NetworkSpec;
+  anchors: AnchorSpec;
+  boxCoder: BoxCoderSpec;
+  scores: ScoreSpec;
+  /** One label per score column (column i -> labels[i]); null marks a column never reported
+   *  (background, or a column the model was not trained on). */
+  labels: (string | null)[];
+  postprocess: PostprocessDefaults;
+  license?: string;
+}

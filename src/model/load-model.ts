@@ -1,0 +1,89 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ModelError } from '../errors.js';
+import type { ModelDescriptor } from './descriptor.js';
+import { buildSsdGraph, type SsdGraph } from './ssd-graph.js';
+import { loadWeights, type WeightMap } from './weights.js';
+
+/** The package's models/ folder (works from src/ under tsx and from dist/). */
+export const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+
+/** Name of the embedded default model. */
+export const DEFAULT_MODEL = 'face';
+
+/** A descriptor with its weights and lowered graph, ready for an engine. */
+export interface LoadedModel {
+  readonly descriptor: ModelDescriptor;
+  /** Where the descriptor was read from. */
+  readonly descriptorPath: string;
+  readonly weights: WeightMap;
+  readonly graph: SsdGraph;
+}
+
+/** Finds a model descriptor: a bundled name (models/<name>.json) or a path to a .json file. */
+export function resolveDescriptorPath(model: string): string {
+  const bundled = path.join(MODELS_DIR, `${model}.json`);
+  if (/^[\w-]+$/.test(model) && existsSync(bundled)) return bundled;
+  const asPath = path.resolve(model);
+  if (existsSync(asPath)) return asPath;
+  throw new ModelError('E_MODEL', `model ${JSON.stringify(model)} not found (not a bundled model name nor a descriptor file)`, {
+    hint: `use a bundled model (${listBundledModels().join(', ')}) or a path to a model descriptor .json`,
+  });
+}
+
+/** Names of the bundled model descriptors (models/*.json). */
+export function listBundledModels(): string[] {
+  try {
+    return readdirSync(MODELS_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Reads and checks a descriptor file. */
+export function readDescriptor(descriptorPath: string): ModelDescriptor {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(descriptorPath, 'utf8'));
+  } catch (cause) {
+    throw new ModelError('E_MODEL', `cannot read model descriptor ${descriptorPath}: ${(cause as Error).message}`, {
+      cause,
+      hint: 'a model descriptor is a JSON file like models/face.json',
+    });
+  }
+  return validateDescriptor(raw, descriptorPath);
+}
+
+/** Checks the fields every runtime relies on; throws a ModelError naming the first bad one. */
+export function validateDescriptor(raw: unknown, where: string): ModelDescriptor {
+  const d = raw as Partial<ModelDescriptor>;
+  const fail = (field: string, expected: string): never => {
+    throw new ModelError('E_MODEL', `model descriptor ${where}: ${field} must be ${expected}`, {
+      hint: 'compare with models/face.json',
+    });
+  };
+  if (!d || typeof d !== 'object') fail('the file', 'a JSON object');
+  if (typeof d.name !== 'string') fail('name', 'a string');
+  if (!d.input || !(d.input.width > 0) || !(d.input.height > 0)) fail('input.width/height', 'positive integers');
+  if (d.input!.resize !== 'stretch' && d.input!.resize !== 'letterbox') fail('input.resize', '"stretch" or "letterbox"');
+  if (!d.network?.backbone || !Array.isArray(d.network.predictors)) fail('network', 'an object with backbone and predictors');
+  if (!d.anchors || (d.anchors.type !== 'tf-multiple-grid' && d.anchors.type !== 'caffe-prior-box')) fail('anchors.type', '"tf-multiple-grid" or "caffe-prior-box"');
+  if (!d.boxCoder || (d.boxCoder.type !== 'tf' && d.boxCoder.type !== 'caffe')) fail('boxCoder.type', '"tf" or "caffe"');
+  if (!Array.isArray(d.labels) || d.labels.length !== d.network!.numClasses) fail('labels', `an array of network.numClasses (${d.network!.numClasses}) entries`);
+  if (!d.scores || (d.scores.activation !== 'sigmoid' && d.scores.activation !== 'softmax')) fail('scores.activation', '"sigmoid" or "softmax"');
+  if (!d.postprocess) fail('postprocess', 'an object with scoreThreshold, iouThreshold, maxDetections');
+  return d as ModelDescriptor;
+}
+
+/** Loads a model by bundled name or descriptor path: descriptor, weights, lowered graph. */
+export async function loadModel(model: string = DEFAULT_MODEL): Promise<LoadedModel> {
+  const descriptorPath = resolveDescriptorPath(model);
+  const descriptor = readDescriptor(descriptorPath);
+  const weights = await loadWeights(descriptor.weights, path.dirname(descriptorPath));
+  const graph = buildSsdGraph(descriptor, weights);
+  return { descriptor, descriptorPath, weights, graph };
+}
