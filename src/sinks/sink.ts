@@ -1,0 +1,12 @@
+import type { FrameDetections } from '../detection.js';
+
+/** Where per-frame results go. Sinks do the I/O; they never print and never choose exit codes. */
+export interface Sink {
+  /** Human name for messages, e.g. 'jsonl out/people.jsonl'. */
+  readonly name: string;
+  /** Writes one frame's results. Frames arrive in order per source. Resolves once the data is
+   *  handed to the OS or the encoder (so a slow sink applies backpressure to the pipeline). */
+  write(item: FrameDetections): Promise<void>;
+  /** Flushes and finalizes the output (complete JSONL lines, a playable MP4). Idempotent. */
+  close(): Promise<void>;
+}
