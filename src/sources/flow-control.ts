@@ -6,6 +6,7 @@
  */
 export class FlowControl {
   private inFlight = 0;
+  private emittedTotal = 0;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -18,6 +19,11 @@ export class FlowControl {
     return this.inFlight;
   }
 
+  /** Frames emitted since creation (decoded frames; those not finished were dropped). */
+  get totalEmitted(): number {
+    return this.emittedTotal;
+  }
+
   /** True when the source should stop reading. */
   get saturated(): boolean {
     return this.inFlight >= this.highWater;
@@ -26,6 +32,7 @@ export class FlowControl {
   /** The source emitted n frames. */
   emitted(n = 1): void {
     this.inFlight += n;
+    this.emittedTotal += n;
   }
 
   /** The pipeline finished n frames (written, or dropped). */
