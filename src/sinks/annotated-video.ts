@@ -1,0 +1,250 @@
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { drawDetections, resolveDrawStyle, type DrawStyle } from '../annotate/draw-detections.js';
+import { AbortedError, FfmpegError, OptionError, OutputError, SsdpipeError } from '../errors.js';
+import { resolveFfmpegTool } from '../sources/ffmpeg-path.js';
+import { spawnFfmpeg } from '../sources/ffmpeg-process.js';
+import type { Sink } from './sink.js';
+
+/** x264 quality when none is given (lower is better; 18 is visually lossless, 23 is x264's default). */
+export const DEFAULT_CRF = 23;
+/** x264 speed preset when none is given: fast enough to keep up with detection on 2 cores. */
+export const DEFAULT_PRESET = 'veryfast';
+
+const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'];
+/** After an abort, how long ffmpeg may take to flush its queue before it is signalled. */
+const ABORT_FLUSH_MS = 10_000;
+
+/** Options of the annotated-video sink. */
+export interface AnnotatedVideoOptions {
+  /** Target .mp4 file; its directory is created if missing. */
+  path: string;
+  /** Size of the frames that will be written, in pixels. */
+  width: number;
+  height: number;
+  /** Frame rate of the output, frames per second. */
+  fps: number;
+  /** ffmpeg executable (default: resolveFfmpeg's search: $FFMPEG_PATH, bundled packages, PATH). */
+  ffmpegPath?: string;
+  /** x264 constant rate factor, 0..51 (default DEFAULT_CRF). */
+  crf?: number;
+  /** x264 preset name (default DEFAULT_PRESET). */
+  preset?: string;
+  /** Aborting stops accepting frames and finalizes what was written into a playable file. */
+  signal?: AbortSignal;
+  /** How boxes and labels are drawn. */
+  style?: DrawStyle;
+}
+
+let partialCounter = 0;
+
+/**
+ * Opens a sink that draws each frame's detections and encodes the frames to an H.264
+ * (yuv420p) MP4 with ffmpeg. Frames go to ffmpeg's stdin as raw RGB24; `write` resolves once
+ * ffmpeg's pipe has taken the frame (it waits for 'drain', so a slow encoder slows the run).
+ *
+ * ffmpeg writes a temporary file next to the target that `close` renames over it, so an existing
+ * file is replaced only by a complete video and never left half-written. yuv420p needs even
+ * dimensions: an odd width or height is padded by one black column or row, so the video is
+ * `evenSize(width) x evenSize(height)`. If no frame was written, `close` removes the temporary
+ * file and leaves the target as it was. `close` is safe to call at any time, also after an abort.
+ */
+export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promise<Sink> {
+  const { width, height, fps, signal } = options;
+  const crf = options.crf ?? DEFAULT_CRF;
+  const preset = options.preset ?? DEFAULT_PRESET;
+  if (!Number.isInteger(width) || width < 1) throw new OptionError('width', 'a whole number of pixels >= 1', width);
+  if (!Number.isInteger(height) || height < 1) throw new OptionError('height', 'a whole number of pixels >= 1', height);
+  if (!(Number.isFinite(fps) && fps > 0)) throw new OptionError('fps', 'a frame rate > 0', fps);
+  if (!(Number.isFinite(crf) && crf >= 0 && crf <= 51)) throw new OptionError('crf', 'a number from 0 to 51', crf);
+  if (!X264_PRESETS.includes(preset)) throw new OptionError('preset', `one of ${X264_PRESETS.join(', ')}`, preset);
+  const style = resolveDrawStyle(width, height, options.style);
+  if (signal?.aborted) throw new AbortedError();
+
+  const ffmpegPath = resolveFfmpegTool('ffmpeg', options.ffmpegPath).path; // throws E_FFMPEG_NOT_FOUND before any file is made
+  const target = path.resolve(options.path);
+  const partial = `${target}.partial-${process.pid}-${partialCounter++}.mp4`;
+  await prepareOutput(options.path, target, partial);
+
+  const outW = evenSize(width);
+  const outH = evenSize(height);
+  const args = [
+    '-hide_banner', '-nostats', '-loglevel', 'error',
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
+    ...(outW !== width || outH !== height ? ['-vf', `pad=${outW}:${outH}:0:0:black`] : []),
+    '-an', '-c:v', 'libx264', '-preset', preset, '-crf', String(crf), '-pix_fmt', 'yuv420p',
+    '-movflags', '+faststart', '-f', 'mp4', '-y', partial,
+  ];
+  const encoder = startEncoder(ffmpegPath, args);
+
+  const name = `annotated-video ${options.path}`;
+  let frames = 0;
+  let closing: Promise<void> | null = null;
+  let aborted = false;
+
+  const finalize = async (): Promise<void> => {
+    signal?.removeEventListener('abort', onAbort);
+    if (!encoder.stdin.writableEnded) encoder.stdin.end();
+    // After an abort nobody should wait long: ffmpeg gets a bounded time to flush x264's queue.
+    const watchdog = aborted ? setTimeout(() => encoder.stop(), ABORT_FLUSH_MS) : null;
+    try {
+      await encoder.exited;
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    } finally {
+      if (watchdog) clearTimeout(watchdog);
+    }
+    if (frames === 0) {
+      await rm(partial, { force: true });
+      return;
+    }
+    try {
+      await rename(partial, target);
+    } catch (cause) {
+      await rm(partial, { force: true });
+      throw new OutputError(`cannot write video to ${options.path}: ${errnoText(cause)}`, {
+        cause,
+        hint: 'check that the target is a writable file path, not a directory',
+      });
+    }
+  };
+  const close = (): Promise<void> => (closing ??= finalize());
+  function onAbort(): void {
+    aborted = true;
+    // Nobody may be awaiting this close yet; the caller's own close() returns the same promise
+    // and sees its result, so the no-op handler only prevents an unhandled rejection.
+    close().catch(() => undefined);
+  }
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort(); // aborted while ffmpeg was starting
+
+  return {
+    name,
+    async write(item) {
+      if (aborted) throw new AbortedError();
+      if (closing) throw new OutputError(`${name}: write after close`, { hint: 'this looks like a bug in ssdpipe; please report it' });
+      if (encoder.failure) throw encoder.failure;
+      const { frame } = item;
+      if (frame.width !== width || frame.height !== height) {
+        throw new OutputError(`${name}: frame ${frame.seq} of ${frame.source} is ${frame.width}x${frame.height}, but the video was opened for ${width}x${height}`, {
+          hint: 'write frames of one size to each annotated video',
+        });
+      }
+      const rgb = drawDetections(frame, item.detections, style); // [height, width, 3] RGB24
+      frames++;
+      if (!encoder.stdin.write(rgb)) await encoder.drained(signal);
+    },
+    close,
+  };
+}
+
+/** Width or height rounded up to even, as yuv420p needs; the size of the encoded video. */
+export function evenSize(n: number): number {
+  return n + (n % 2);
+}
+
+/** Creates the directory and an empty temporary file, so an unwritable place fails before ffmpeg starts. */
+async function prepareOutput(shown: string, target: string, partial: string): Promise<void> {
+  try {
+    const existing = await stat(target).catch(() => null);
+    if (existing?.isDirectory()) throw Object.assign(new Error('the target is a directory'), { code: 'EISDIR' });
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(partial, ''); // 'w': a stale partial file of a crashed run with the same pid is ours to reuse
+  } catch (cause) {
+    throw new OutputError(`cannot write video to ${shown}: ${errnoText(cause)}`, {
+      cause,
+      hint: 'check that the directory exists and is writable and that the target is a file path',
+    });
+  }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EEXIST: 'a part of the path is a file, not a directory',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'the target is a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+
+/** A short one-line reason for a file system error, e.g. 'permission denied (EACCES)'. */
+function errnoText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code) return ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;
+  return String((err as Error).message ?? err).split('\n')[0];
+}
+
+/**
+ * The encoder as the sink sees it: an ffmpeg from spawnFfmpeg that reads frames on stdin and
+ * is finished by ending stdin (not by stop(): 'q' would land in the raw video data).
+ */
+interface Encoder {
+  readonly stdin: Writable;
+  /** Resolves when ffmpeg exits 0 after its input ended; rejects with FfmpegError (stderr tail) otherwise. */
+  readonly exited: Promise<void>;
+  /** Set once ffmpeg has failed; later writes throw it. */
+  readonly failure: SsdpipeError | null;
+  /** Resolves when stdin can take more, or when the signal aborts; rejects if ffmpeg fails first. */
+  drained(signal?: AbortSignal): Promise<void>;
+  /** Last resort after an abort: SIGTERM, then SIGKILL; `exited` then rejects. */
+  stop(): void;
+}
+
+function startEncoder(ffmpegPath: string, args: readonly string[]): Encoder {
+  const proc = spawnFfmpeg(args, { ffmpegPath, stdin: 'pipe' });
+  proc.stdout.resume(); // the video goes to a file; nothing useful arrives here
+  const stdin = proc.stdin!; // spawned with stdin 'pipe'
+
+  let failure: SsdpipeError | null = null;
+  let stopped = false;
+  let gone = false;
+  // Writers waiting for 'drain' are woken when ffmpeg exits, too (it will never drain then).
+  const exitWaiters = new Set<() => void>();
+  const exited = proc.done
+    .then(
+      () => {
+        if (stopped) failure = new FfmpegError('ffmpeg (encoding video) did not finish in time after the abort and was stopped', proc.stderrTail());
+        else if (!stdin.writableEnded) failure = new FfmpegError('ffmpeg (encoding video) exited before its input ended', proc.stderrTail());
+      },
+      (err: unknown) => {
+        failure = err instanceof SsdpipeError ? err : new FfmpegError('ffmpeg (encoding video) failed', proc.stderrTail(), { cause: err });
+      },
+    )
+    .then(() => {
+      gone = true;
+      for (const wake of [...exitWaiters]) wake();
+      if (failure) throw failure;
+    });
+  // Rejections reach callers through write() and close(); this only prevents an unhandled rejection.
+  exited.catch(() => undefined);
+
+  return {
+    stdin,
+    exited,
+    get failure() {
+      return failure;
+    },
+    drained(signal) {
+      return new Promise<void>((resolve, reject) => {
+        const done = (): void => {
+          stdin.off('drain', done);
+          signal?.removeEventListener('abort', done);
+          exitWaiters.delete(done);
+          if (failure) reject(failure);
+          else resolve();
+        };
+        if (gone) return done();
+        stdin.on('drain', done);
+        signal?.addEventListener('abort', done, { once: true });
+        exitWaiters.add(done);
+      });
+    },
+    stop() {
+      stopped = true;
+      void proc.stop(); // stdin has ended, so this is SIGTERM (ffmpeg still writes the trailer), then SIGKILL
+    },
+  };
+}
