@@ -1,0 +1,197 @@
+import { expect } from 'chai';
+import { ModelError, OptionError } from '../../src/errors.js';
+import { readDescriptor, resolveDescriptorPath } from '../../src/model/load-model.js';
+import { createPostprocessor, decodeDetections, type DecodeOptions, type ModelDetection, type PostprocessContext } from '../../src/model/postprocess.js';
+
+const logit = (p: number): number => Math.log(p / (1 - p));
+
+// Three anchors [cy, cx, h, w]:
+//   a0 centered 0.2x0.2 box  → corners x 0.4..0.6, y 0.4..0.6
+//   a1 the same shifted right by 0.02 → x 0.42..0.62; IoU(a0, a1) = 0.036 / 0.044 = 9/11 = 0.818
+//   a2 small box at (0.2, 0.2), 0.1x0.1, disjoint from both
+const ANCHORS = new Float32Array([
+  0.5, 0.5, 0.2, 0.2,
+  0.5, 0.52, 0.2, 0.2,
+  0.2, 0.2, 0.1, 0.1,
+]);
+const IOU01 = 9 / 11;
+
+const ctx = (over: Partial<PostprocessContext> = {}): PostprocessContext => ({
+  anchors: ANCHORS,
+  numAnchors: 3,
+  numClasses: 3,
+  coder: { type: 'tf', scales: [10, 10, 5, 5] },
+  scores: { activation: 'sigmoid', backgroundClass: 0 },
+  labels: [null, 'cat', 'dog'],
+  ...over,
+});
+
+// Batch of 2 frames. Frame 0: nothing but background. Frame 1 (sigmoid scores):
+//   a0: bg 5, cat 0.9, dog sigmoid(-5)
+//   a1: bg 0, cat 0.8, dog 0.5
+//   a2: bg 0, cat sigmoid(-3), dog 0.7
+// Encodings [2, 3, 4]: frame 1 a2 = (ty, tx, th, tw) = (1, -2, 5 ln 2, 0):
+//   cy = 0.1 * 0.1 + 0.2 = 0.21, cx = -0.2 * 0.1 + 0.2 = 0.18, h = 2 * 0.1 = 0.2, w = 0.1
+//   → [x1, y1, x2, y2] = [0.13, 0.11, 0.23, 0.31]; other anchors' encodings are 0 → the anchor's corners.
+const ENC = new Float32Array([
+  9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, // frame 0: garbage, never decoded (no candidates)
+  0, 0, 0, 0, 0, 0, 0, 0, 1, -2, 5 * Math.LN2, 0,
+]);
+const LOGITS = new Float32Array([
+  10, -10, -10, 10, -10, -10, 10, -10, -10,
+  5, logit(0.9), -5, 0, logit(0.8), 0, 0, -3, logit(0.7),
+]);
+
+const BOX_A0: [number, number, number, number] = [0.4, 0.4, 0.6, 0.6];
+const BOX_A1: [number, number, number, number] = [0.42, 0.4, 0.62, 0.6];
+const BOX_A2: [number, number, number, number] = [0.13, 0.11, 0.23, 0.31];
+
+function expectDetections(got: ModelDetection[], want: ModelDetection[]): void {
+  expect(got.map((d) => [d.classId, d.label]), JSON.stringify(got)).to.deep.equal(want.map((d) => [d.classId, d.label]));
+  got.forEach((d, i) => {
+    expect(d.score, `score ${i}`).to.be.closeTo(want[i].score, 1e-6);
+    d.box.forEach((v, k) => expect(v, `box ${i}[${k}]`).to.be.closeTo(want[i].box[k], 1e-6));
+  });
+}
+
+const opts = (over: Partial<DecodeOptions> = {}): DecodeOptions => ({ scoreThreshold: 0.6, iouThreshold: 0.5, maxDetections: 100, ...over });
+
+describe('decodeDetections', () => {
+  it('decodes frame 1: per-class NMS, threshold, background and below-threshold columns skipped', () => {
+    // cat: a0 0.9 kept, a1 0.8 suppressed by a0 (IoU 0.818); dog: a2 0.7 kept, a1 0.5 < 0.6
+    expectDetections(decodeDetections(ENC, LOGITS, 1, ctx(), opts()), [
+      { classId: 1, label: 'cat', score: 0.9, box: BOX_A0 },
+      { classId: 2, label: 'dog', score: 0.7, box: BOX_A2 },
+    ]);
+  });
+
+  it('frameIndex picks the frame: frame 0 has only background', () => {
+    expect(decodeDetections(ENC, LOGITS, 0, ctx(), opts({ scoreThreshold: 0.01 }))).to.deep.equal([]);
+  });
+
+  it('per class vs class-agnostic NMS', () => {
+    const perClass = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.4 }));
+    expectDetections(perClass, [
+      { classId: 1, label: 'cat', score: 0.9, box: BOX_A0 },
+      { classId: 2, label: 'dog', score: 0.7, box: BOX_A2 },
+      { classId: 2, label: 'dog', score: 0.5, box: BOX_A1 },
+    ]);
+    // class-agnostic: the cat on a0 suppresses the dog on a1
+    const agnostic = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.4, classAgnostic: true }));
+    expectDetections(agnostic, perClass.slice(0, 2));
+  });
+
+  it('null-label columns are never reported, even at threshold 0 with huge logits', () => {
+    const labels = [null, 'cat', null];
+    const dets = decodeDetections(ENC, LOGITS, 1, ctx({ labels }), opts({ scoreThreshold: 0, iouThreshold: 1 }));
+    expect(dets.map((d) => d.classId)).to.deep.equal([1, 1, 1]);
+    expect(dets.map((d) => d.label)).to.deep.equal(['cat', 'cat', 'cat']);
+    // the background column is skipped even if it has a label
+    const bgLabelled = decodeDetections(ENC, LOGITS, 1, ctx({ labels: ['background', 'cat', 'dog'] }), opts({ scoreThreshold: 0.6 }));
+    expect(bgLabelled.map((d) => d.label)).to.deep.equal(['cat', 'dog']);
+  });
+
+  it('maxDetections caps the result; IoU 1 disables suppression', () => {
+    const all = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0, iouThreshold: 1 }));
+    expect(all.length).to.equal(6); // 3 anchors x 2 reported classes
+    expect(all.map((d) => d.score)).to.deep.equal([...all.map((d) => d.score)].sort((a, b) => b - a));
+    const two = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0, iouThreshold: 1, maxDetections: 2 }));
+    expect(two.map((d) => d.score)).to.deep.equal(all.slice(0, 2).map((d) => d.score));
+  });
+
+  it('threshold is inclusive and agrees with the sigmoid of the logit', () => {
+    // the dog score on a1 is exactly sigmoid(0) = 0.5
+    const at = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.5, iouThreshold: 1 }));
+    expect(at.some((d) => d.label === 'dog' && d.score === 0.5)).to.equal(true);
+    const above = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.5000001, iouThreshold: 1 }));
+    expect(above.some((d) => d.score === 0.5)).to.equal(false);
+  });
+
+  it('soft-NMS decays the overlapping cat on a1: 0.8 * exp(-(9/11)^2 / 0.5)', () => {
+    const dets = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.2, iouThreshold: 1, nms: 'soft-gaussian', sigma: 0.5 }));
+    expectDetections(dets, [
+      { classId: 1, label: 'cat', score: 0.9, box: BOX_A0 },
+      { classId: 2, label: 'dog', score: 0.7, box: BOX_A2 },
+      { classId: 2, label: 'dog', score: 0.5, box: BOX_A1 },
+      { classId: 1, label: 'cat', score: 0.8 * Math.exp(-(IOU01 * IOU01) / 0.5), box: BOX_A1 }, // 0.2097
+    ]);
+  });
+
+  it('softmax over all columns, background included', () => {
+    // frame 0 logits: a0 [0, ln 8, 0] → cat 0.8; a1 [0, 0, 0] → 1/3 each; a2 [0, 0, ln 3] → dog 0.6, cat 0.2
+    const logits = new Float32Array([0, Math.log(8), 0, 0, 0, 0, 0, 0, Math.log(3)]);
+    const enc = new Float32Array(12);
+    const softmax = ctx({ scores: { activation: 'softmax', backgroundClass: 0 } });
+    // cat: a0 0.8 kept, a1 1/3 suppressed by a0; dog: a2 0.6, a1 1/3 (disjoint from a2)
+    expectDetections(decodeDetections(enc, logits, 0, softmax, opts({ scoreThreshold: 0.3 })), [
+      { classId: 1, label: 'cat', score: 0.8, box: BOX_A0 },
+      { classId: 2, label: 'dog', score: 0.6, box: [0.15, 0.15, 0.25, 0.25] },
+      { classId: 2, label: 'dog', score: 1 / 3, box: BOX_A1 },
+    ]);
+    expectDetections(decodeDetections(enc, logits, 0, softmax, opts({ scoreThreshold: 0.7 })), [{ classId: 1, label: 'cat', score: 0.8, box: BOX_A0 }]);
+    expect(decodeDetections(enc, logits, 0, softmax, opts({ scoreThreshold: 0.81 }))).to.deep.equal([]);
+    // a background-dominated anchor: bg logit 10, cat 0 → p(cat) = 1 / (1 + e^10 + 1) ~ 4.5e-5
+    const bg = new Float32Array([10, 0, 0, 10, 0, 0, 10, 0, 0]);
+    expect(decodeDetections(enc, bg, 0, softmax, opts({ scoreThreshold: 1e-4 }))).to.deep.equal([]);
+    expect(decodeDetections(enc, bg, 0, softmax, opts({ scoreThreshold: 4e-5, iouThreshold: 1 }))).to.have.length(6);
+  });
+
+  it('rejects outputs whose size does not fit the anchors or the frame index', () => {
+    expect(() => decodeDetections(ENC.subarray(0, 20), LOGITS, 0, ctx(), opts())).to.throw(ModelError, /box encodings/);
+    expect(() => decodeDetections(ENC, LOGITS.subarray(0, 9), 1, ctx(), opts())).to.throw(ModelError, /class logits/);
+    expect(() => decodeDetections(ENC, LOGITS, 2, ctx(), opts())).to.throw(ModelError, /frame 2/);
+  });
+});
+
+describe('createPostprocessor', () => {
+  const face = readDescriptor(resolveDescriptorPath('face'));
+  const A = 5118;
+  const C = 3;
+
+  /** A batch of 2 face-model outputs: all background except one anchor per frame. */
+  function fakeOutputs(hits: { frame: number; anchor: number; p: number }[]): { enc: Float32Array; logits: Float32Array } {
+    const enc = new Float32Array(2 * A * 4); // [2, 5118, 4], zero: boxes are the anchors
+    const logits = new Float32Array(2 * A * C).fill(-8); // [2, 5118, 3]
+    for (let f = 0; f < 2; f++) for (let a = 0; a < A; a++) logits[(f * A + a) * C] = 8; // background column
+    for (const h of hits) {
+      logits[(h.frame * A + h.anchor) * C + 1] = logit(h.p);
+      logits[(h.frame * A + h.anchor) * C + 2] = 20; // column 2 has a null label: never reported
+    }
+    return { enc, logits };
+  }
+
+  it('uses the face descriptor: its anchors, label "face", default threshold 0.5', () => {
+    const decode = createPostprocessor(face);
+    // anchor 3072: first of layer 1 (16x16), scale 0.35 at (1/32, 1/32) → box 1/32 -+ 0.175
+    // anchor 0: layer 0, (0.1, 1.0) at (1/64, 1/64), p 0.4 < 0.5
+    const { enc, logits } = fakeOutputs([
+      { frame: 1, anchor: 3072, p: 0.95 },
+      { frame: 1, anchor: 0, p: 0.4 },
+      { frame: 0, anchor: 5117, p: 0.6 },
+    ]);
+    const f1 = decode(enc, logits, 1);
+    const c = 1 / 32;
+    expectDetections(f1, [{ classId: 1, label: 'face', score: 0.95, box: [c - 0.175, c - 0.175, c + 0.175, c + 0.175] }]);
+    // anchor 5117: last (interpolated order: (0.95, 0.3333)) at the center: h 1.6455, w 0.5485
+    const f0 = decode(enc, logits, 0);
+    expect(f0).to.have.length(1);
+    const [x1, y1, x2, y2] = f0[0].box;
+    expect(x2 - x1).to.be.closeTo(0.95 * Math.sqrt(0.3333), 1e-6);
+    expect(y2 - y1).to.be.closeTo(0.95 / Math.sqrt(0.3333), 1e-6);
+    expect(y1).to.be.below(0); // not clipped
+  });
+
+  it('overrides replace the descriptor defaults; undefined overrides are ignored', () => {
+    const { enc, logits } = fakeOutputs([{ frame: 0, anchor: 3072, p: 0.95 }, { frame: 0, anchor: 0, p: 0.4 }]);
+    expect(createPostprocessor(face, { scoreThreshold: 0.96 })(enc, logits, 0)).to.deep.equal([]);
+    expect(createPostprocessor(face, { scoreThreshold: 0.3 })(enc, logits, 0)).to.have.length(2);
+    expect(createPostprocessor(face, { scoreThreshold: undefined })(enc, logits, 0)).to.have.length(1);
+  });
+
+  it('validates options once, when built', () => {
+    expect(() => createPostprocessor(face, { iouThreshold: 2 })).to.throw(OptionError, /iouThreshold/);
+    expect(() => createPostprocessor(face, { maxDetections: 0 })).to.throw(OptionError, /maxDetections/);
+    expect(() => createPostprocessor(face, { nms: 'fast' as never })).to.throw(OptionError, /nms/);
+    expect(() => createPostprocessor({ ...face, labels: ['a'] })).to.throw(ModelError, /labels/);
+  });
+});
