@@ -1,0 +1,131 @@
+import type { InputSpec } from './descriptor.js';
+
+/**
+ * Where the source frame sits inside the model input, in model-input normalized units.
+ * A model box (x, y in 0..1 of the model input) maps to source-normalized coordinates as
+ * x_src = x / contentWidth, y_src = y / contentHeight (the content starts at the top-left).
+ */
+export interface InputGeometry {
+  /** Fraction of the model input's width covered by the source frame (1 for stretch). */
+  readonly contentWidth: number;
+  /** Fraction of the model input's height covered by the source frame (1 for stretch). */
+  readonly contentHeight: number;
+}
+
+/** Geometry of a source of the given size under the descriptor's resize mode. */
+export function inputGeometry(width: number, height: number, input: InputSpec): InputGeometry {
+  if (input.resize === 'stretch') return { contentWidth: 1, contentHeight: 1 };
+  // face-api's padToSquare: pad the short side (bottom or right) to a square of the long side.
+  const side = Math.max(width, height);
+  return { contentWidth: width / side, contentHeight: height / side };
+}
+
+interface AxisTable {
+  lo: Int32Array;
+  hi: Int32Array;
+  frac: Float32Array;
+}
+
+const axisCache = new Map<string, AxisTable>();
+
+/**
+ * Sample positions for TF's legacy bilinear resize (align_corners=false, half_pixel_centers=false),
+ * the one tf.image.resizeBilinear uses by default and face-api relies on: src = dst * in/out.
+ * `virtualSize` is the padded size (letterbox); `realSize` the source pixels; positions at or past
+ * realSize read padding.
+ */
+function axisTable(virtualSize: number, outSize: number): AxisTable {
+  const key = `${virtualSize}:${outSize}`;
+  let t = axisCache.get(key);
+  if (!t) {
+    const lo = new Int32Array(outSize);
+    const hi = new Int32Array(outSize);
+    const frac = new Float32Array(outSize);
+    const scale = virtualSize / outSize;
+    for (let i = 0; i < outSize; i++) {
+      const src = i * scale;
+      lo[i] = Math.floor(src);
+      hi[i] = Math.min(Math.ceil(src), virtualSize - 1);
+      frac[i] = src - lo[i];
+    }
+    t = { lo, hi, frac };
+    if (axisCache.size > 64) axisCache.clear();
+    axisCache.set(key, t);
+  }
+  return t;
+}
+
+/**
+ * Resizes one packed RGB24 frame to the model input and normalizes it, writing
+ * [input.height, input.width, 3] float32 values into `out` at `offset`.
+ * This is the single place where frames are resized for the model. It runs in JS rather than in
+ * ffmpeg's scaler because the model's reference preprocessing is TF's bilinear resize: ffmpeg's
+ * bilinear shifts scores by up to 0.04 (see SSD-FACTS.md), and on 720p this costs ~3-4 ms per frame,
+ * small next to inference.
+ */
+export function preprocessFrame(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  input: InputSpec,
+  out: Float32Array,
+  offset = 0,
+): InputGeometry {
+  const geometry = inputGeometry(width, height, input);
+  const vw = input.resize === 'letterbox' ? Math.max(width, height) : width;
+  const vh = input.resize === 'letterbox' ? Math.max(width, height) : height;
+  const xs = axisTable(vw, input.width);
+  const ys = axisTable(vh, input.height);
+  const { scale, offset: bias } = input.normalize;
+  const rowStride = width * 3;
+  let o = offset;
+  for (let oy = 0; oy < input.height; oy++) {
+    const y0 = ys.lo[oy];
+    const y1 = ys.hi[oy];
+    const dy = ys.frac[oy];
+    const y0In = y0 < height;
+    const y1In = y1 < height;
+    const r0 = y0 * rowStride;
+    const r1 = y1 * rowStride;
+    for (let ox = 0; ox < input.width; ox++) {
+      const x0 = xs.lo[ox];
+      const x1 = xs.hi[ox];
+      const dx = xs.frac[ox];
+      const x0In = x0 < width;
+      const x1In = x1 < width;
+      const c00 = x0 * 3;
+      const c01 = x1 * 3;
+      for (let c = 0; c < 3; c++) {
+        // Padding pixels are 0 (black), as in face-api's padToSquare.
+        const tl = y0In && x0In ? data[r0 + c00 + c] : 0;
+        const tr = y0In && x1In ? data[r0 + c01 + c] : 0;
+        const bl = y1In && x0In ? data[r1 + c00 + c] : 0;
+        const br = y1In && x1In ? data[r1 + c01 + c] : 0;
+        const top = tl + (tr - tl) * dx;
+        const bottom = bl + (br - bl) * dx;
+        out[o++] = (top + (bottom - top) * dy) * scale + bias;
+      }
+    }
+  }
+  return geometry;
+}
+
+/**
+ * Maps a model-normalized box [x1, y1, x2, y2] to source-normalized coordinates, clipped to [0, 1].
+ * Returns null when the clipped box has no area (it lay entirely in the padding).
+ */
+export function toSourceBox(
+  box: readonly number[],
+  geometry: InputGeometry,
+): [number, number, number, number] | null {
+  const x1 = clamp01(box[0] / geometry.contentWidth);
+  const y1 = clamp01(box[1] / geometry.contentHeight);
+  const x2 = clamp01(box[2] / geometry.contentWidth);
+  const y2 = clamp01(box[3] / geometry.contentHeight);
+  if (!(x2 > x1 && y2 > y1)) return null;
+  return [x1, y1, x2, y2];
+}
+
+function clamp01(v: number): number {
+  return v < 0 ? 0 : v > 1 ? 1 : v;
+}
