@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { Observable, tap } from 'rxjs';
+import type { FrameDetections } from '../detection.js';
+import type { Engine } from '../engines/engine.js';
+import { createEngine } from '../engines/select-engine.js';
+import type { Frame } from '../frame.js';
+import { SsdDetector } from '../model/detector.js';
+import { loadModel, type LoadedModel } from '../model/load-model.js';
+import { batchFrames } from '../operators/batch-frames.js';
+import { inferBatches } from '../operators/infer-batches.js';
+import { prepareBatches } from '../operators/prepare-batches.js';
+import { fileSource } from '../sources/file-source.js';
+import { FlowControl } from '../sources/flow-control.js';
+import { probeInput, type MediaInfo } from '../sources/probe.js';
+import { DEFAULTS, resolvePostprocess, validateDetectOptions, type DetectOptions } from './options.js';
+
+/** Everything a detection run holds open: the probed input, the model on its engine. */
+export interface DetectionSession {
+  readonly input: string;
+  readonly sourceId: string;
+  readonly info: MediaInfo;
+  readonly model: LoadedModel;
+  readonly engine: Engine;
+  readonly detector: SsdDetector;
+  readonly batch: number;
+  /** The frames-to-detections stream; `flow` is released by whoever finishes the frames. */
+  detections(flow: FlowControl, signal?: AbortSignal): Observable<FrameDetections>;
+  /** Frees the engine. */
+  close(): Promise<void>;
+}
+
+/**
+ * Probes the input (so a bad file fails before the model loads), loads the model and engine.
+ * The probe and the model load run concurrently.
+ */
+export async function openDetection(input: string, options: DetectOptions = {}): Promise<DetectionSession> {
+  validateDetectOptions(options);
+  const batch = options.batch ?? DEFAULTS.batch;
+  const maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs;
+  const [info, model] = await Promise.all([
+    probeInput(input, { ffprobePath: options.ffprobePath }),
+    loadModel(options.model ?? DEFAULTS.model),
+  ]);
+  const engine = await createEngine(model.graph, {
+    engine: options.engine ?? DEFAULTS.engine,
+    backend: options.backend,
+    threads: options.threads,
+    warmupBatch: Math.min(batch, 8),
+  });
+  const detector = new SsdDetector(model.descriptor, engine, resolvePostprocess(options, model.descriptor));
+  const sourceId = path.basename(input);
+  const decodeMs = new WeakMap<Frame, number>();
+
+  return {
+    input, sourceId, info, model, engine, detector, batch,
+    detections(flow, signal) {
+      let last = performance.now();
+      return fileSource(input, { sourceId, signal, flow, info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
+        // decode: wall time between frames arriving from ffmpeg (includes time the decoder was paused).
+        tap((frame) => {
+          const now = performance.now();
+          decodeMs.set(frame, now - last);
+          last = now;
+        }),
+        batchFrames<Frame>({ size: batch, maxWaitMs }),
+        prepareBatches(detector),
+        inferBatches(detector),
+        tap((fd) => {
+          const d = decodeMs.get(fd.frame);
+          if (d !== undefined) fd.timings.decode = d;
+        }),
+      );
+    },
+    close: () => engine.dispose(),
+  };
+}
+
+/**
+ * Programmatic API: per-frame detections of a video file or image, as an Observable.
+ * Subscribing probes the input, loads the model and starts ffmpeg; unsubscribing stops ffmpeg
+ * and frees the engine. Each emitted frame is released for flow control once the subscriber's
+ * `next` returns, so a slow synchronous consumer pauses the decoder.
+ */
+export function detect(input: string, options: DetectOptions = {}): Observable<FrameDetections> {
+  return new Observable<FrameDetections>((subscriber) => {
+    let session: DetectionSession | null = null;
+    let closed = false;
+    let inner: { unsubscribe(): void } | null = null;
+    const flow = new FlowControl(Math.max(DEFAULTS.maxInFlight, (options.batch ?? DEFAULTS.batch) * 4));
+    openDetection(input, options).then(
+      (s) => {
+        session = s;
+        if (closed) {
+          void s.close();
+          return;
+        }
+        inner = s.detections(flow, options.signal).subscribe({
+          next: (fd) => {
+            subscriber.next(fd);
+            flow.release(1);
+          },
+          error: (err) => {
+            void s.close().finally(() => subscriber.error(err));
+          },
+          complete: () => {
+            void s.close().then(() => subscriber.complete(), (err) => subscriber.error(err));
+          },
+        });
+      },
+      (err) => subscriber.error(err),
+    );
+    return () => {
+      closed = true;
+      inner?.unsubscribe();
+      if (session) void (session as DetectionSession).close();
+    };
+  });
+}

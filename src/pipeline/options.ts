@@ -1,0 +1,88 @@
+import { OptionError } from '../errors.js';
+import type { EngineChoice } from '../engines/select-engine.js';
+import type { ModelDescriptor } from '../model/descriptor.js';
+
+/** Defaults shared by the CLI and the programmatic API (defined once). */
+export const DEFAULTS = {
+  model: 'face',
+  engine: 'auto' as EngineChoice,
+  backend: 'auto',
+  batch: 4,
+  maxWaitMs: 50,
+  /** Frames allowed in flight between the decoder and the sinks before ffmpeg is paused. */
+  maxInFlight: 32,
+} as const;
+
+/** Options of detect() and run(): model, engine and post-processing. */
+export interface DetectOptions {
+  /** Bundled model name or descriptor path (default 'face'). */
+  model?: string;
+  engine?: EngineChoice;
+  /** tfjs backend: auto | tensorflow | wasm | cpu. */
+  backend?: string;
+  /** Intra-op threads for the engine (default: all cores). */
+  threads?: number;
+  /** Minimum score (default: the model's, 0.5 for face). */
+  score?: number;
+  /** NMS IoU threshold (default: the model's). */
+  iou?: number;
+  /** Maximum detections per frame (default: the model's). */
+  maxDetections?: number;
+  /** Class-agnostic NMS across classes (default false: per class). */
+  classAgnostic?: boolean;
+  /** Soft-NMS (Gaussian) instead of hard NMS. */
+  softNms?: boolean;
+  /** Frames per inference batch (default 4). */
+  batch?: number;
+  /** Longest wait for a batch to fill, ms (default 50). */
+  maxWaitMs?: number;
+  /** Path to ffmpeg / ffprobe (default: resolved; see ssdpipe doctor). */
+  ffmpegPath?: string;
+  ffprobePath?: string;
+  /** Stops the run. */
+  signal?: AbortSignal;
+}
+
+/** Validated post-processing settings. */
+export interface ResolvedPostprocess {
+  scoreThreshold: number;
+  iouThreshold: number;
+  maxDetections: number;
+  classAgnostic: boolean;
+  nms: 'hard' | 'soft-gaussian';
+}
+
+/** Checks option values once, before anything runs. */
+export function validateDetectOptions(o: DetectOptions): void {
+  const prob = (name: string, v: number | undefined, lo: number, hi: number, incl = true): void => {
+    if (v === undefined) return;
+    const ok = Number.isFinite(v) && (incl ? v >= lo && v <= hi : v > lo && v < hi);
+    if (!ok) throw new OptionError(name, `a number in ${incl ? '[' : '('}${lo}, ${hi}${incl ? ']' : ')'}`, v);
+  };
+  prob('--score', o.score, 0, 1);
+  prob('--iou', o.iou, 0, 1);
+  const int = (name: string, v: number | undefined, min: number): void => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new OptionError(name, `an integer >= ${min}`, v);
+  };
+  int('--max-detections', o.maxDetections, 1);
+  int('--batch', o.batch, 1);
+  int('--threads', o.threads, 1);
+  if (o.maxWaitMs !== undefined && !(Number.isFinite(o.maxWaitMs) && o.maxWaitMs >= 0)) {
+    throw new OptionError('--max-wait-ms', 'a number >= 0', o.maxWaitMs);
+  }
+  if (o.engine !== undefined && !['auto', 'onnx', 'tfjs'].includes(o.engine)) throw new OptionError('--engine', 'auto, onnx or tfjs', o.engine);
+  if (o.backend !== undefined && !['auto', 'tensorflow', 'wasm', 'cpu'].includes(o.backend)) {
+    throw new OptionError('--backend', 'auto, tensorflow, wasm or cpu', o.backend);
+  }
+}
+
+/** Merges the user's thresholds over the model's defaults. */
+export function resolvePostprocess(o: DetectOptions, d: ModelDescriptor): ResolvedPostprocess {
+  return {
+    scoreThreshold: o.score ?? d.postprocess.scoreThreshold,
+    iouThreshold: o.iou ?? d.postprocess.iouThreshold,
+    maxDetections: o.maxDetections ?? d.postprocess.maxDetections,
+    classAgnostic: o.classAgnostic ?? false,
+    nms: o.softNms ? 'soft-gaussian' : 'hard',
+  };
+}

@@ -1,0 +1,124 @@
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Subscription, tap } from 'rxjs';
+import { OutputError } from '../errors.js';
+import { writeSinks } from '../operators/write-sinks.js';
+import { openAnnotatedVideo } from '../sinks/annotated-video.js';
+import { openJsonlSink } from '../sinks/jsonl.js';
+import { ProgressBar } from '../sinks/progress.js';
+import type { Sink } from '../sinks/sink.js';
+import { FlowControl } from '../sources/flow-control.js';
+import { openDetection } from './detect.js';
+import { DEFAULTS, type DetectOptions } from './options.js';
+import { StatsCollector, type RunSummary } from './stats.js';
+
+/** Options of run(): detection plus outputs. */
+export interface RunOptions extends DetectOptions {
+  /** JSONL output path, or '-' for stdout. */
+  jsonl?: string;
+  /** Annotated MP4 output path. */
+  video?: string;
+  /** Write the run summary as JSON to this path. */
+  stats?: string;
+  /** Draw a progress bar on this stream when it is a TTY (default: none). */
+  progress?: NodeJS.WriteStream;
+}
+
+/**
+ * Runs detection over a file or image and writes the outputs; resolves with the summary.
+ * Stopping through options.signal ends the run cleanly: frames in flight are dropped, every
+ * output is finalized (whole JSONL lines, a playable MP4), and the summary says 'aborted'.
+ */
+export async function run(input: string, options: RunOptions = {}): Promise<RunSummary> {
+  const session = await openDetection(input, options);
+  const sinks: Sink[] = [];
+  const stats = new StatsCollector();
+  let decoded = 0;
+  let ended: RunSummary['ended'] = 'complete';
+  try {
+    let jsonl: Awaited<ReturnType<typeof openJsonlSink>> | null = null;
+    if (options.jsonl) {
+      jsonl = await openJsonlSink({ target: options.jsonl });
+      sinks.push(jsonl);
+    }
+    if (options.video) {
+      sinks.push(
+        await openAnnotatedVideo({
+          path: options.video,
+          width: session.info.width,
+          height: session.info.height,
+          fps: session.info.fps,
+          ffmpegPath: options.ffmpegPath,
+        }),
+      );
+    }
+    const progress = options.progress ? new ProgressBar({ total: session.info.frameCount, stream: options.progress }) : null;
+    const flow = new FlowControl(Math.max(DEFAULTS.maxInFlight, session.batch * 4));
+    const stop = new AbortController();
+
+    await new Promise<void>((resolve, reject) => {
+      let sub: Subscription | null = null;
+      const finish = (why: RunSummary['ended']): void => {
+        ended = why;
+        sub?.unsubscribe();
+        stop.abort();
+        resolve();
+      };
+      const onAbort = (): void => finish('aborted');
+      if (options.signal?.aborted) return finish('aborted');
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      sub = session
+        .detections(flow, stop.signal)
+        .pipe(
+          writeSinks(sinks),
+          tap((fd) => {
+            stats.record(fd);
+            flow.release(1);
+            progress?.update(stats.frames);
+          }),
+        )
+        .subscribe({
+          next: () => {
+            if (jsonl?.closed) finish('output-closed');
+          },
+          error: (err) => {
+            options.signal?.removeEventListener('abort', onAbort);
+            reject(err);
+          },
+          complete: () => {
+            options.signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+        });
+    }).finally(() => {
+      progress?.finish();
+      decoded = flow.totalEmitted;
+    });
+  } finally {
+    // Finalize every output whatever happened, then free the engine.
+    const closing = await Promise.allSettled(sinks.map((s) => s.close()));
+    await session.close();
+    const failed = closing.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+  const summary = stats.summary({
+    dropped: Math.max(0, decoded - stats.frames),
+    model: session.model.descriptor.name,
+    engine: session.engine.kind,
+    backend: session.engine.backend,
+    batch: session.batch,
+    ended,
+    sources: [session.sourceId],
+  });
+  if (options.stats) await writeStats(options.stats, summary);
+  return summary;
+}
+
+async function writeStats(file: string, summary: RunSummary): Promise<void> {
+  try {
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await writeFile(file, JSON.stringify(summary, null, 2) + '\n');
+  } catch (cause) {
+    throw new OutputError(`cannot write stats to ${file}: ${(cause as Error).message}`, { cause });
+  }
+}

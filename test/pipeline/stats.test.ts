@@ -1,0 +1,30 @@
+import { expect } from 'chai';
+import { formatSummary, StatsCollector, summarize } from '../../src/pipeline/stats.js';
+
+describe('summarize', () => {
+  it('gives nearest-rank p50/p95 and the mean', () => {
+    const v = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
+    expect(summarize(v)).to.deep.equal({ p50: 50, p95: 95, mean: 50.5 });
+    expect(summarize([7])).to.deep.equal({ p50: 7, p95: 7, mean: 7 });
+  });
+});
+
+describe('StatsCollector', () => {
+  it('counts frames and detections and computes fps from its clock', () => {
+    let now = 0;
+    const s = new StatsCollector(() => now);
+    const frame = { source: 'a', seq: 0, ptsMs: 0, width: 2, height: 2, data: new Uint8Array(12) };
+    for (let i = 0; i < 50; i++) {
+      s.record({ frame, detections: [], timings: { inference: 10, preprocess: i < 49 ? 1 : 100 } });
+    }
+    now = 2000;
+    const sum = s.summary({ dropped: 3, model: 'face', engine: 'onnx', backend: 'cpu', batch: 4, ended: 'complete', sources: ['a'] });
+    expect(sum.frames).to.equal(50);
+    expect(sum.fps).to.equal(25);
+    expect(sum.wall_s).to.equal(2);
+    expect(sum.stages.inference).to.deep.equal({ p50: 10, p95: 10, mean: 10 });
+    expect(sum.stages.preprocess!.p95).to.equal(1);
+    expect(sum.stages.decode).to.equal(undefined);
+    expect(formatSummary(sum)).to.match(/50 frames in 2\.00 s \(25\.0 fps\)/).and.match(/inference\s+10\.00/);
+  });
+});
