@@ -1,0 +1,311 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { lastValueFrom, take, toArray } from 'rxjs';
+import type { FrameDetections } from '../detection.js';
+import type { Engine } from '../engines/engine.js';
+import { createEngine } from '../engines/select-engine.js';
+import type { Frame } from '../frame.js';
+import { SsdDetector } from '../model/detector.js';
+import { loadModel, type LoadedModel } from '../model/load-model.js';
+import { resolvePostprocess } from '../pipeline/options.js';
+import { run } from '../pipeline/run.js';
+import { openAnnotatedVideo } from '../sinks/annotated-video.js';
+import { fileSource } from '../sources/file-source.js';
+import { FlowControl } from '../sources/flow-control.js';
+import { spawnFfmpeg } from '../sources/ffmpeg-process.js';
+import { probeInput, type MediaInfo } from '../sources/probe.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Options of the benchmark. */
+export interface BenchOptions {
+  /** Input video; default: a 10 s 1280x720 clip made by scripts/make-samples.mjs into outDir. */
+  input?: string;
+  /** Where the generated input and the outputs go (default out/bench). */
+  outDir?: string;
+  /** Batch sizes tried for the inference-only ceiling. */
+  batches?: number[];
+  /** Frames for the naive loop on the fastest engine. */
+  naiveFrames?: number;
+  /** Frames for the naive loop on tfjs-wasm and for face-api's loop (slow: ~0.3 s each). */
+  slowFrames?: number;
+  /** Also measure RSS after 1,000 and 10,000 frames of the JSONL pipeline (several minutes). */
+  soak?: boolean;
+  threads?: number;
+  /** Progress lines (stderr in the CLI). */
+  log?: (line: string) => void;
+}
+
+/** One measured configuration. */
+export interface BenchRow {
+  name: string;
+  frames: number;
+  seconds: number;
+  fps: number;
+  note?: string;
+}
+
+/** Everything the benchmark measured, with the ratios the throughput targets are stated in. */
+export interface BenchResult {
+  input: string;
+  width: number;
+  height: number;
+  engine: string;
+  rows: BenchRow[];
+  ratios: Record<string, number | null>;
+  rss?: { after1000MiB: number; after10000MiB: number; growth: number };
+}
+
+const row = (name: string, frames: number, ms: number, note?: string): BenchRow => ({
+  name,
+  frames,
+  seconds: round(ms / 1000, 3),
+  fps: round(frames / (ms / 1000), 2),
+  ...(note ? { note } : {}),
+});
+
+function round(v: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(v * f) / f;
+}
+
+/** Makes the deterministic default input with the sample script (same content every time). */
+async function defaultInput(outDir: string): Promise<string> {
+  const file = path.join(outDir, 'people.mp4');
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(process.execPath, [path.join(ROOT, 'scripts', 'make-samples.mjs'), outDir, '--seconds', '10'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`make-samples.mjs exited with ${code}`))));
+  });
+  return file;
+}
+
+/** Decode-only ceiling: ffmpeg to raw frames, nothing else. Keeps the first `keep` frames. */
+async function decodeOnly(input: string, info: MediaInfo, keep: number): Promise<{ row: BenchRow; frames: Frame[] }> {
+  const kept: Frame[] = [];
+  let n = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    fileSource(input, { info }).subscribe({
+      next: (f) => {
+        n++;
+        if (kept.length < keep) kept.push(f);
+      },
+      error: reject,
+      complete: resolve,
+    });
+  });
+  return { row: row('decode only (ffmpeg -> rgb24 frames)', n, performance.now() - t0), frames: kept };
+}
+
+/** Inference-only: the detector (preprocess + engine + decode + NMS) on frames already in memory. */
+async function inferenceOnly(detector: SsdDetector, frames: Frame[], batch: number, minMs = 3000): Promise<BenchRow> {
+  await detector.detect(frames.slice(0, batch)); // warm this batch shape
+  let n = 0;
+  let i = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < minMs) {
+    const b: Frame[] = [];
+    for (let k = 0; k < batch; k++) b.push(frames[(i++) % frames.length]);
+    await detector.detect(b);
+    n += batch;
+  }
+  return row(`inference only, batch ${batch}`, n, performance.now() - t0);
+}
+
+/** The naive loop a user writes: one frame at a time, decode -> detect -> draw -> write. */
+async function naiveLoop(input: string, info: MediaInfo, detect: (f: Frame) => Promise<FrameDetections>, frames: number, video: string): Promise<number> {
+  const flow = new FlowControl(1, 0);
+  const sink = await openAnnotatedVideo({ path: video, width: info.width, height: info.height, fps: info.fps });
+  const t0 = performance.now();
+  let n = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let chain = Promise.resolve();
+      const sub = fileSource(input, { info, flow }).subscribe({
+        next: (f) => {
+          chain = chain.then(async () => {
+            if (n >= frames) return;
+            await sink.write(await detect(f));
+            n++;
+            if (n >= frames) {
+              sub.unsubscribe();
+              resolve();
+            } else flow.release(1);
+          }).catch(reject);
+        },
+        error: reject,
+        complete: () => void chain.then(() => resolve()),
+      });
+    });
+  } finally {
+    await sink.close();
+  }
+  return performance.now() - t0;
+}
+
+/** face-api's SsdMobilenetv1 on tfjs-wasm, one frame at a time (what a JS user writes today). */
+async function faceApiLoop(frames: Frame[]): Promise<number | null> {
+  const require = createRequire(import.meta.url);
+  let faceapi: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+    const wasm = require('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
+    await faceapi.tf.setBackend('wasm');
+    await faceapi.tf.ready();
+    await faceapi.nets.ssdMobilenetv1.loadFromDisk(path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model'));
+  } catch {
+    return null; // @tensorflow/tfjs (a devDependency) is not installed
+  }
+  const opts = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5 });
+  const one = async (f: Frame): Promise<void> => {
+    const t = faceapi.tf.tensor3d(f.data, [f.height, f.width, 3], 'int32');
+    await faceapi.detectAllFaces(t, opts);
+    t.dispose();
+  };
+  await one(frames[0]);
+  const t0 = performance.now();
+  for (const f of frames) await one(f);
+  const ms = performance.now() - t0;
+  faceapi.nets.ssdMobilenetv1.dispose();
+  return ms;
+}
+
+/** Loops the input with stream copy (no re-encode) until it has at least `frames` frames. */
+async function loopedInput(input: string, info: MediaInfo, frames: number, outDir: string): Promise<string> {
+  const per = info.frameCount ?? 250;
+  const file = path.join(outDir, `looped-${frames}.mp4`);
+  if (!existsSync(file)) {
+    const p = spawnFfmpeg(['-y', '-loglevel', 'error', '-stream_loop', String(Math.ceil(frames / per)), '-i', input, '-c', 'copy', file], { stdin: 'ignore' });
+    p.stdout.resume();
+    await p.done;
+  }
+  return file;
+}
+
+/**
+ * Runs, in one invocation on the same input: the decode-only ceiling, the inference-only ceiling
+ * per batch size, the naive sequential loop on the fastest engine and on tfjs-wasm, face-api's own
+ * loop, and the pipeline with JSONL and with video output; returns rows and ratios.
+ */
+export async function runBenchmark(options: BenchOptions = {}): Promise<BenchResult> {
+  const log = options.log ?? (() => {});
+  const outDir = path.resolve(options.outDir ?? path.join('out', 'bench'));
+  await mkdir(outDir, { recursive: true });
+  const input = options.input ?? (log('making the input clip (scripts/make-samples.mjs)'), await defaultInput(outDir));
+  const info = await probeInput(input);
+  const rows: BenchRow[] = [];
+
+  log('decode-only ceiling');
+  const dec = await decodeOnly(input, info, 16);
+  rows.push(dec.row);
+
+  const model: LoadedModel = await loadModel('face');
+  const post = resolvePostprocess({}, model.descriptor);
+  const engine: Engine = await createEngine(model.graph, { threads: options.threads, warmupBatch: 1 });
+  const fast = new SsdDetector(model.descriptor, engine, post);
+  const engineName = `${engine.kind}/${engine.backend}`;
+  let bestInference = 0;
+  let bestBatch = 1;
+  for (const b of options.batches ?? [1, 2, 4, 8]) {
+    log(`inference-only ceiling, batch ${b}`);
+    const r = await inferenceOnly(fast, dec.frames, b);
+    rows.push({ ...r, name: `${r.name} (${engineName})` });
+    if (r.fps > bestInference) {
+      bestInference = r.fps;
+      bestBatch = b;
+    }
+  }
+
+  log('naive sequential loop, fastest engine');
+  const naiveN = Math.min(options.naiveFrames ?? 100, dec.row.frames);
+  const naiveMs = await naiveLoop(input, info, async (f) => (await fast.detect([f]))[0], naiveN, path.join(outDir, 'naive.mp4'));
+  rows.push(row(`naive loop (${engineName}, decode->detect->draw->write)`, naiveN, naiveMs));
+  await engine.dispose();
+
+  const slowN = Math.min(options.slowFrames ?? 20, dec.row.frames);
+  log('naive sequential loop, tfjs-wasm');
+  const wasm = await createEngine(model.graph, { engine: 'tfjs', backend: 'wasm' });
+  const slow = new SsdDetector(model.descriptor, wasm, post);
+  const wasmMs = await naiveLoop(input, info, async (f) => (await slow.detect([f]))[0], slowN, path.join(outDir, 'naive-wasm.mp4'));
+  rows.push(row('naive loop (tfjs/wasm, ssdpipe graph)', slowN, wasmMs));
+  await wasm.dispose();
+
+  log("face-api's own per-frame loop (tfjs-wasm)");
+  const frames20 = await lastValueFrom(fileSource(input, { info }).pipe(take(slowN), toArray()));
+  const faceApiMs = await faceApiLoop(frames20);
+  if (faceApiMs !== null) rows.push(row('face-api SsdMobilenetv1 loop (tfjs/wasm, detect only)', frames20.length, faceApiMs));
+
+  log(`pipeline, JSONL output (batch ${bestBatch})`);
+  const pj = await run(input, { jsonl: path.join(outDir, 'bench.jsonl'), batch: bestBatch, threads: options.threads });
+  rows.push(row(`pipeline -> JSONL (batch ${bestBatch})`, pj.frames, pj.wall_s * 1000));
+  log(`pipeline, JSONL + annotated video (batch ${bestBatch})`);
+  const pv = await run(input, { jsonl: path.join(outDir, 'bench-video.jsonl'), video: path.join(outDir, 'bench.mp4'), batch: bestBatch, threads: options.threads });
+  rows.push(row(`pipeline -> JSONL + MP4 (batch ${bestBatch})`, pv.frames, pv.wall_s * 1000));
+
+  const ceiling = Math.min(dec.row.fps, bestInference);
+  const naiveFps = naiveN / (naiveMs / 1000);
+  const result: BenchResult = {
+    input,
+    width: info.width,
+    height: info.height,
+    engine: engineName,
+    rows,
+    ratios: {
+      ceiling_fps: round(ceiling, 2),
+      jsonl_vs_ceiling: round(pj.fps / ceiling, 3),
+      video_vs_ceiling: round(pv.fps / ceiling, 3),
+      jsonl_vs_faceapi_loop: faceApiMs === null ? null : round(pj.fps / (frames20.length / (faceApiMs / 1000)), 2),
+      jsonl_vs_naive_wasm: round(pj.fps / (slowN / (wasmMs / 1000)), 2),
+      jsonl_vs_naive_fast: round(pj.fps / naiveFps, 2),
+      video_vs_naive_fast: round(pv.fps / naiveFps, 2),
+    },
+  };
+
+  if (options.soak) {
+    log('memory soak: JSONL pipeline over 10,000+ frames');
+    const long = await loopedInput(input, info, 10_000, outDir);
+    const rss: number[] = [];
+    const ac = new AbortController();
+    const { detect } = await import('../pipeline/detect.js');
+    await new Promise<void>((resolve, reject) => {
+      let n = 0;
+      const sub = detect(long, { batch: bestBatch, threads: options.threads }).subscribe({
+        next: () => {
+          n++;
+          if (n === 1000 || n === 10_000) {
+            global.gc?.();
+            rss.push(process.memoryUsage().rss);
+          }
+          if (n === 10_000) {
+            sub.unsubscribe();
+            resolve();
+          }
+        },
+        error: reject,
+        complete: resolve,
+      });
+      ac.signal.addEventListener('abort', () => sub.unsubscribe());
+    });
+    if (rss.length === 2) {
+      result.rss = { after1000MiB: round(rss[0] / 2 ** 20, 1), after10000MiB: round(rss[1] / 2 ** 20, 1), growth: round(rss[1] / rss[0] - 1, 3) };
+    }
+  }
+  return result;
+}
+
+/** The table printed by `ssdpipe bench`. */
+export function formatBench(r: BenchResult): string {
+  const lines = [`input ${r.input} (${r.width}x${r.height}), fastest engine ${r.engine}`, ''];
+  lines.push(`${'configuration'.padEnd(62)} ${'frames'.padStart(6)} ${'seconds'.padStart(8)} ${'fps'.padStart(8)}`);
+  for (const x of r.rows) lines.push(`${x.name.padEnd(62)} ${String(x.frames).padStart(6)} ${x.seconds.toFixed(2).padStart(8)} ${x.fps.toFixed(1).padStart(8)}`);
+  lines.push('');
+  for (const [k, v] of Object.entries(r.ratios)) lines.push(`${k.padEnd(24)} ${v ?? 'n/a'}`);
+  if (r.rss) lines.push(`rss after 1,000 frames ${r.rss.after1000MiB} MiB, after 10,000 ${r.rss.after10000MiB} MiB (growth ${(r.rss.growth * 100).toFixed(1)}%)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,175 @@
+import { expect } from 'chai';
+import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createTestMedia, FFMPEG_BIN, type TestMedia } from './helpers/media.js';
+
+// End to end: the built CLI (npm test builds first) on media generated here with real ffmpeg.
+
+const exec = promisify(execFile);
+const require = createRequire(import.meta.url);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const PHOTO = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], opts: { onStdout?: (s: string) => void } = {}): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    opts.onStdout?.(stdout);
+  });
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const p = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) as Promise<CliResult> & {
+    child: ReturnType<typeof spawn>;
+  };
+  p.child = child;
+  return p;
+}
+
+function expectOneLineError(r: CliResult, code: number, pattern: RegExp): void {
+  expect(r.code, r.stderr).to.equal(code);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).to.have.length(1);
+  expect(lines[0]).to.match(/^ssdpipe: error: /).and.match(pattern);
+  expect(r.stderr).to.not.match(/\n\s+at /); // no stack trace
+  expect(r.stdout).to.equal('');
+}
+
+describe('ssdpipe CLI (end to end)', function () {
+  this.timeout(180_000);
+  let media: TestMedia;
+  let faces: string;
+
+  before(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it first)`);
+    media = await createTestMedia();
+    // 15 frames at 10 fps of a demo photo with people, panning right by 8 px a frame.
+    faces = path.join(media.dir, 'faces.mp4');
+    await exec(FFMPEG_BIN, [
+      '-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-framerate', '10', '-i', PHOTO,
+      '-vf', 'scale=1080:720,crop=960:640:x=8*n:y=40', '-frames:v', '15',
+      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', faces,
+    ]);
+  });
+  after(async () => {
+    await media?.cleanup();
+  });
+
+  it('detect writes one JSONL line per frame with faces, an annotated MP4 and stats', async () => {
+    const jsonl = path.join(media.dir, 'out', 'faces.jsonl');
+    const video = path.join(media.dir, 'out', 'faces.mp4');
+    const stats = path.join(media.dir, 'out', 'stats.json');
+    const r = await cli(['detect', faces, '--jsonl', jsonl, '--video', video, '--stats', stats, '--batch', '4']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.match(/15 frames in/);
+    const lines = (await readFile(jsonl, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).to.have.length(await media.countFrames(faces));
+    lines.forEach((rec, i) => {
+      expect(rec).to.include({ type: 'frame', source: 'faces.mp4', frame: i, width: 960, height: 640 });
+      expect(rec.pts_ms).to.be.closeTo(i * 100, 0.01);
+      for (const d of rec.detections) {
+        expect(d).to.include({ label: 'face', class_id: 1, track_id: null });
+        expect(d.score).to.be.within(0.5, 1);
+        const [x1, y1, x2, y2] = d.bbox;
+        expect(x1).to.be.at.least(0);
+        expect(y1).to.be.at.least(0);
+        expect(x2).to.be.above(x1).and.at.most(960);
+        expect(y2).to.be.above(y1).and.at.most(640);
+      }
+    });
+    // The photo has people: every frame has at least one face, and the pan moves them left.
+    expect(lines.every((l) => l.detections.length >= 1)).to.equal(true);
+    const firstX = Math.min(...lines[0].detections.map((d: { bbox: number[] }) => d.bbox[0]));
+    const lastX = Math.min(...lines[14].detections.map((d: { bbox: number[] }) => d.bbox[0]));
+    expect(firstX - lastX).to.be.within(14 * 8 - 20, 14 * 8 + 20);
+    expect(await media.countFrames(video)).to.equal(15);
+    const s = JSON.parse(await readFile(stats, 'utf8'));
+    expect(s).to.include({ frames: 15, dropped: 0, model: 'face', ended: 'complete' });
+    expect(s.stages.inference.p50).to.be.above(0);
+  });
+
+  it('--jsonl - writes only JSON lines to stdout', async () => {
+    const r = await cli(['detect', faces, '--jsonl', '-']);
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).to.have.length(15);
+    for (const l of lines) expect(JSON.parse(l).type).to.equal('frame');
+  });
+
+  it('detect on a still image gives one record', async () => {
+    const r = await cli(['detect', PHOTO, '--jsonl', '-', '-q']);
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include({ width: 1920, height: 1280, frame: 0 });
+    expect(lines[0].detections.length).to.be.at.least(1);
+    expect(r.stderr).to.equal('');
+  });
+
+  describe('bad input: one-line error, non-zero exit, nothing on stdout', () => {
+    it('missing file', async () => {
+      expectOneLineError(await cli(['detect', path.join(media.dir, 'nope.mp4'), '--jsonl', '-']), 1, /not found/);
+    });
+    it('not a video', async () => {
+      expectOneLineError(await cli(['detect', await media.notAVideo(), '--jsonl', '-']), 1, /./);
+    });
+    it('corrupt file', async () => {
+      expectOneLineError(await cli(['detect', await media.truncatedMp4(), '--jsonl', '-']), 1, /./);
+    });
+    it('no video frames', async () => {
+      expectOneLineError(await cli(['detect', await media.audioOnly(), '--jsonl', '-']), 1, /./);
+    });
+    it('bad option values', async () => {
+      expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--score', '2']), 2, /--score/);
+      expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--batch', '0']), 2, /--batch/);
+      expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--batch', 'many']), 2, /--batch/);
+      expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--engine', 'magic']), 2, /engine/);
+      expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--model', 'nope']), 1, /model/);
+    });
+    it('an unwritable output keeps the existing file', async () => {
+      const blocker = path.join(media.dir, 'blocker');
+      await writeFile(blocker, 'keep');
+      expectOneLineError(await cli(['detect', faces, '--jsonl', path.join(blocker, 'x.jsonl')]), 1, /x\.jsonl/);
+      expect(await readFile(blocker, 'utf8')).to.equal('keep');
+    });
+  });
+
+  it('SIGINT stops within 2 s with whole JSONL lines and a playable MP4', async () => {
+    const long = await media.clip({ width: 640, height: 360, fps: 25, frames: 1500 });
+    const jsonl = path.join(media.dir, 'int.jsonl');
+    const video = path.join(media.dir, 'int.mp4');
+    let signalledAt = 0;
+    const run = cli(['detect', long, '--jsonl', '-', '--video', video], {
+      onStdout: (s) => {
+        if (!signalledAt && s.split('\n').length > 10) {
+          signalledAt = Date.now();
+          run.child.kill('SIGINT');
+        }
+      },
+    });
+    const r = await run;
+    const stoppedMs = Date.now() - signalledAt;
+    expect(signalledAt, 'the run never produced 10 lines').to.be.above(0);
+    expect(stoppedMs).to.be.below(2000);
+    expect(r.code, r.stderr).to.equal(130);
+    expect(r.stdout.endsWith('\n')).to.equal(true);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    lines.forEach((l, i) => expect(l.frame).to.equal(i));
+    expect(lines.length).to.be.below(1500);
+    await writeFile(jsonl, r.stdout);
+    expect(await media.countFrames(video)).to.equal(lines.length);
+  });
+});
