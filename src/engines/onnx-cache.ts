@@ -1,0 +1,120 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import envPaths from 'env-paths';
+import type { SsdGraph } from '../model/ssd-graph.js';
+import { buildOnnxModel, DEFAULT_ONNX_OPSET, type BuildOnnxOptions } from './onnx-graph.js';
+
+/** Bumped whenever buildOnnxModel's output changes for the same graph, so old cache files are ignored. */
+export const ONNX_CACHE_FORMAT_VERSION = 1;
+
+/** Environment variable that overrides the cache directory. */
+export const CACHE_DIR_ENV = 'SSDPIPE_CACHE_DIR';
+
+/** Where generated .onnx files live: $SSDPIPE_CACHE_DIR/onnx, else the user's cache dir (e.g. ~/.cache/ssdpipe/onnx). */
+export function onnxCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env[CACHE_DIR_ENV] || envPaths('ssdpipe', { suffix: '' }).cache;
+  return path.join(path.resolve(base), 'onnx');
+}
+
+/**
+ * sha256 (hex) over everything that shapes the generated model: a format version, the input
+ * layout and opset, the graph's sizes, every layer's attributes, weights and biases, and the heads.
+ */
+export function onnxCacheKey(graph: SsdGraph, opts: BuildOnnxOptions): string {
+  const h = createHash('sha256');
+  const opset = opts.opset ?? DEFAULT_ONNX_OPSET;
+  const json = (v: unknown): void => {
+    h.update(JSON.stringify(v));
+    h.update('\n');
+  };
+  json({ format: ONNX_CACHE_FORMAT_VERSION, layout: opts.inputLayout, opset });
+  json([graph.inputHeight, graph.inputWidth, graph.numAnchors, graph.numClasses]);
+  for (const l of graph.layers) {
+    json([l.name, l.input, l.kind, l.kernel, l.stride, l.inChannels, l.outChannels, l.activation,
+      l.inHeight, l.inWidth, l.outHeight, l.outWidth, l.pads, l.weights.length, l.bias.length]);
+    h.update(new Uint8Array(l.weights.buffer, l.weights.byteOffset, l.weights.byteLength));
+    h.update(new Uint8Array(l.bias.buffer, l.bias.byteOffset, l.bias.byteLength));
+  }
+  json(graph.heads.map((x) => [x.boxLayer, x.classLayer, x.anchorsPerCell, x.height, x.width]));
+  return h.digest('hex');
+}
+
+/** The generated model, where it is cached, and whether the cache already had it. */
+export interface CachedOnnxModel {
+  /** Serialized ModelProto. */
+  readonly bytes: Uint8Array;
+  /** The cache file; undefined when caching was off or the cache could not be written. */
+  readonly path: string | undefined;
+  /** True when the bytes came from the cache (nothing was rebuilt). */
+  readonly hit: boolean;
+  /** Why the cache was not used, when it was not: 'disabled', 'missing', 'corrupt', or a write error. */
+  readonly note: string;
+}
+
+/** Options of loadOrBuildOnnxModel. */
+export interface OnnxCacheOptions {
+  /** Cache directory; default onnxCacheDir(). null disables the cache. */
+  cacheDir?: string | null;
+  /** Ignore a cached copy and regenerate (and re-cache) the model. */
+  rebuild?: boolean;
+}
+
+/**
+ * Returns the ONNX model for a graph, from the cache when a valid copy is there, else built
+ * (and cached). A cache file whose content hash does not match its .sha256 companion (truncated,
+ * corrupt, half-written by another process) is rebuilt. Failing to write the cache is not an
+ * error: the model is still returned, with path undefined.
+ */
+export async function loadOrBuildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions, cache: OnnxCacheOptions = {}): Promise<CachedOnnxModel> {
+  const dir = cache.cacheDir === undefined ? onnxCacheDir() : cache.cacheDir;
+  if (dir === null) return { bytes: buildOnnxModel(graph, opts), path: undefined, hit: false, note: 'disabled' };
+
+  const key = onnxCacheKey(graph, opts);
+  const file = path.join(dir, `ssd-${key.slice(0, 32)}.onnx`);
+  const sumFile = `${file}.sha256`;
+  const cached = cache.rebuild ? { why: 'rebuild requested' } as { bytes?: Uint8Array; why: string } : await readVerified(file, sumFile);
+  if (cached.bytes) return { bytes: cached.bytes, path: file, hit: true, note: '' };
+
+  const bytes = buildOnnxModel(graph, opts);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(file, bytes);
+    await writeFileAtomic(sumFile, `${sha256(bytes)}\n`);
+    return { bytes, path: file, hit: false, note: cached.why };
+  } catch (err) {
+    return { bytes, path: undefined, hit: false, note: `cache not written: ${(err as Error).message}` };
+  }
+}
+
+/** Reads a cache file and checks it against its recorded sha256. */
+async function readVerified(file: string, sumFile: string): Promise<{ bytes?: Uint8Array; why: string }> {
+  let bytes: Buffer;
+  let sum: string;
+  try {
+    [bytes, sum] = await Promise.all([readFile(file), readFile(sumFile, 'utf8')]);
+  } catch {
+    return { why: 'missing' };
+  }
+  if (sha256(bytes) !== sum.trim()) return { why: 'corrupt' };
+  return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), why: '' };
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Writes a file so readers see the old content or the new, never a part: a temp file in the
+ * same directory, then rename over the target. The temp file is removed on failure.
+ */
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,268 @@
+import onnxProto from 'onnx-proto';
+import { ModelError, OptionError } from '../errors.js';
+import type { ConvLayer, SsdGraph } from '../model/ssd-graph.js';
+
+const onnx = onnxProto.onnx;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+const ATTR_INT = onnx.AttributeProto.AttributeType.INT;
+const ATTR_INTS = onnx.AttributeProto.AttributeType.INTS;
+const ATTR_FLOAT = onnx.AttributeProto.AttributeType.FLOAT;
+
+/** Memory layout of the model's `image` input. */
+export type OnnxInputLayout = 'nhwc' | 'nchw';
+
+/** Options of buildOnnxModel. */
+export interface BuildOnnxOptions {
+  /** nhwc: input [batch, H, W, 3], transposed to NCHW inside the model; nchw: [batch, 3, H, W]. */
+  inputLayout: OnnxInputLayout;
+  /** ONNX default-domain opset; DEFAULT_ONNX_OPSET when absent. */
+  opset?: number;
+}
+
+/** Opset used unless asked otherwise: supported by every maintained ONNX Runtime. */
+export const DEFAULT_ONNX_OPSET = 13;
+
+/** Name of the model's input. */
+export const ONNX_INPUT_NAME = 'image';
+
+/** Names of the model's outputs: [batch, A, 4] box encodings and [batch, A, C] class logits. */
+export const ONNX_OUTPUT_NAMES = { boxEncodings: 'box_encodings', classLogits: 'class_logits' } as const;
+
+/** Name of the dynamic batch dimension. */
+export const ONNX_BATCH_DIM = 'batch';
+
+/** Lowest opset whose IR version this builder knows; Reshape takes its shape as an input from 5 on. */
+const MIN_OPSET = 7;
+/** IR version that introduced each opset (onnx/onnx docs/Versioning.md). */
+const IR_VERSION_FOR_OPSET: Record<number, number> = {
+  7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10,
+};
+const MAX_OPSET = 21;
+
+type NodeProto = onnxProto.onnx.INodeProto;
+type TensorProto = onnxProto.onnx.ITensorProto;
+type AttributeProto = onnxProto.onnx.IAttributeProto;
+
+/**
+ * Builds a serialized ONNX ModelProto from the engine-neutral SSD graph.
+ * Input `image` float32 ([batch, H, W, 3] or [batch, 3, H, W]); outputs
+ * `box_encodings` [batch, A, 4] and `class_logits` [batch, A, C]. Conv weights are float32
+ * raw_data initializers in OIHW; ReLU6 is Clip(0, 6); TF SAME padding becomes explicit pads.
+ */
+export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Array {
+  const opset = opts.opset ?? DEFAULT_ONNX_OPSET;
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new OptionError('opset', `an integer from ${MIN_OPSET} to ${MAX_OPSET}`, opts.opset);
+  }
+  if (opts.inputLayout !== 'nhwc' && opts.inputLayout !== 'nchw') {
+    throw new OptionError('inputLayout', '"nhwc" or "nchw"', opts.inputLayout);
+  }
+  const clipAsInputs = opset >= 11;
+
+  const nodes: NodeProto[] = [];
+  const initializers: TensorProto[] = [];
+  const H = graph.inputHeight;
+  const W = graph.inputWidth;
+
+  // Feature maps by name: 'input' is the NCHW image.
+  const defined = new Map<string, { c: number; h: number; w: number }>();
+  let inputNchw: string = ONNX_INPUT_NAME;
+  if (opts.inputLayout === 'nhwc') {
+    // [batch, H, W, 3] -> [batch, 3, H, W]
+    inputNchw = `${ONNX_INPUT_NAME}/nchw`;
+    nodes.push(node('Transpose', [ONNX_INPUT_NAME], [inputNchw], `${ONNX_INPUT_NAME}/to_nchw`, [intsAttr('perm', [0, 3, 1, 2])]));
+  }
+  defined.set('input', { c: 3, h: H, w: W });
+  const tensorName = (layerOrInput: string): string => (layerOrInput === 'input' ? inputNchw : layerOrInput);
+
+  if (clipAsInputs) {
+    initializers.push(floatTensor('relu6/min', [], new Float32Array([0])), floatTensor('relu6/max', [], new Float32Array([6])));
+  }
+
+  for (const layer of graph.layers) {
+    checkLayer(layer, defined);
+    const group = layer.kind === 'depthwise' ? layer.inChannels : 1;
+    const wName = `${layer.name}/W`;
+    const bName = `${layer.name}/B`;
+    const k = layer.kernel;
+    initializers.push(
+      floatTensor(wName, [layer.outChannels, layer.inChannels / group, k, k], toOihw(layer)),
+      floatTensor(bName, [layer.outChannels], layer.bias),
+    );
+    const convOut = layer.activation === 'relu6' ? `${layer.name}/conv` : layer.name;
+    // [batch, in, h, w] -> [batch, out, outH, outW]
+    nodes.push(node('Conv', [tensorName(layer.input), wName, bName], [convOut], `${layer.name}/Conv`, [
+      intsAttr('kernel_shape', [k, k]),
+      intsAttr('strides', [layer.stride, layer.stride]),
+      // ONNX pads: [x1_begin, x2_begin, x1_end, x2_end] = [top, left, bottom, right], as the layer stores them.
+      intsAttr('pads', [...layer.pads]),
+      intsAttr('dilations', [1, 1]),
+      intAttr('group', group),
+    ]));
+    if (layer.activation === 'relu6') {
+      nodes.push(
+        clipAsInputs
+          ? node('Clip', [convOut, 'relu6/min', 'relu6/max'], [layer.name], `${layer.name}/Relu6`)
+          : node('Clip', [convOut], [layer.name], `${layer.name}/Relu6`, [floatAttr('min', 0), floatAttr('max', 6)]),
+      );
+    }
+    defined.set(layer.name, { c: layer.outChannels, h: layer.outHeight, w: layer.outWidth });
+  }
+
+  // Heads: NCHW [batch, k*d, h, w] -> NHWC [batch, h, w, k*d] -> [batch, h*w*k, d]; concat over heads.
+  const boxParts: string[] = [];
+  const classParts: string[] = [];
+  let anchors = 0;
+  for (const [i, head] of graph.heads.entries()) {
+    const cells = head.height * head.width * head.anchorsPerCell;
+    anchors += cells;
+    for (const [layerName, depth, parts] of [
+      [head.boxLayer, 4, boxParts],
+      [head.classLayer, graph.numClasses, classParts],
+    ] as const) {
+      const fm = defined.get(layerName);
+      if (!fm) throw new ModelError('E_MODEL', `head ${i} reads ${layerName}, which is not a layer of the graph`);
+      if (fm.c !== head.anchorsPerCell * depth || fm.h !== head.height || fm.w !== head.width) {
+        throw new ModelError('E_MODEL', `head ${i}: ${layerName} is ${fm.h}x${fm.w}x${fm.c}, expected ${head.height}x${head.width}x${head.anchorsPerCell * depth}`);
+      }
+      const nhwc = `${layerName}/nhwc`;
+      const shapeName = `${layerName}/shape`;
+      const flat = `${layerName}/flat`;
+      // Reshape shape [0, h*w*k, d]: 0 copies the (dynamic) batch dimension.
+      initializers.push(int64Tensor(shapeName, [3], [0, cells, depth]));
+      nodes.push(
+        node('Transpose', [layerName], [nhwc], `${layerName}/to_nhwc`, [intsAttr('perm', [0, 2, 3, 1])]),
+        node('Reshape', [nhwc, shapeName], [flat], `${layerName}/Reshape`),
+      );
+      parts.push(flat);
+    }
+  }
+  if (anchors !== graph.numAnchors) {
+    throw new ModelError('E_MODEL', `the heads give ${anchors} anchors but the graph declares numAnchors ${graph.numAnchors}`);
+  }
+  if (graph.heads.length === 0) throw new ModelError('E_MODEL', 'the graph has no box predictor heads');
+  nodes.push(
+    node('Concat', boxParts, [ONNX_OUTPUT_NAMES.boxEncodings], 'box_encodings/Concat', [intAttr('axis', 1)]),
+    node('Concat', classParts, [ONNX_OUTPUT_NAMES.classLogits], 'class_logits/Concat', [intAttr('axis', 1)]),
+  );
+
+  const inputShape = opts.inputLayout === 'nhwc' ? [ONNX_BATCH_DIM, H, W, 3] : [ONNX_BATCH_DIM, 3, H, W];
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION_FOR_OPSET[opset],
+    opsetImport: [{ domain: '', version: opset }],
+    producerName: 'ssdpipe',
+    producerVersion: '1',
+    docString: 'SSD generated by ssdpipe from an engine-neutral graph',
+    graph: {
+      name: 'ssd',
+      node: nodes,
+      initializer: initializers,
+      input: [valueInfo(ONNX_INPUT_NAME, inputShape)],
+      output: [
+        valueInfo(ONNX_OUTPUT_NAMES.boxEncodings, [ONNX_BATCH_DIM, graph.numAnchors, 4]),
+        valueInfo(ONNX_OUTPUT_NAMES.classLogits, [ONNX_BATCH_DIM, graph.numAnchors, graph.numClasses]),
+      ],
+    },
+    metadataProps: [{ key: 'input_layout', value: opts.inputLayout }],
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * TF kernel layout to ONNX OIHW: conv [kh, kw, in, out] -> [out, in, kh, kw];
+ * depthwise [kh, kw, C, 1] -> [C, 1, kh, kw].
+ */
+export function toOihw(layer: ConvLayer): Float32Array {
+  const k = layer.kernel;
+  const src = layer.weights;
+  const dst = new Float32Array(src.length);
+  if (layer.kind === 'depthwise') {
+    const C = layer.inChannels;
+    for (let c = 0; c < C; c++) {
+      for (let y = 0; y < k; y++) {
+        for (let x = 0; x < k; x++) dst[(c * k + y) * k + x] = src[(y * k + x) * C + c];
+      }
+    }
+    return dst;
+  }
+  const I = layer.inChannels;
+  const O = layer.outChannels;
+  for (let o = 0; o < O; o++) {
+    for (let i = 0; i < I; i++) {
+      for (let y = 0; y < k; y++) {
+        for (let x = 0; x < k; x++) dst[((o * I + i) * k + y) * k + x] = src[((y * k + x) * I + i) * O + o];
+      }
+    }
+  }
+  return dst;
+}
+
+function checkLayer(layer: ConvLayer, defined: Map<string, { c: number; h: number; w: number }>): void {
+  const src = defined.get(layer.input);
+  if (!src) throw new ModelError('E_MODEL', `layer ${layer.name} reads ${layer.input}, which is not defined before it`);
+  if (defined.has(layer.name) || layer.name === 'input') {
+    throw new ModelError('E_MODEL', `layer name ${layer.name} is used twice`);
+  }
+  if (src.c !== layer.inChannels || src.h !== layer.inHeight || src.w !== layer.inWidth) {
+    throw new ModelError('E_MODEL', `layer ${layer.name} expects ${layer.inHeight}x${layer.inWidth}x${layer.inChannels} but ${layer.input} is ${src.h}x${src.w}x${src.c}`);
+  }
+  if (layer.kind === 'depthwise' && layer.outChannels !== layer.inChannels) {
+    throw new ModelError('E_MODEL', `depthwise layer ${layer.name} has ${layer.inChannels} inputs but ${layer.outChannels} outputs (multiplier 1 only)`);
+  }
+  const k2 = layer.kernel * layer.kernel;
+  const expected = layer.kind === 'depthwise' ? k2 * layer.inChannels : k2 * layer.inChannels * layer.outChannels;
+  if (layer.weights.length !== expected || layer.bias.length !== layer.outChannels) {
+    throw new ModelError('E_MODEL', `layer ${layer.name}: ${layer.weights.length} weights and ${layer.bias.length} biases, expected ${expected} and ${layer.outChannels}`);
+  }
+}
+
+function node(opType: string, input: string[], output: string[], name: string, attribute: AttributeProto[] = []): NodeProto {
+  return { opType, input, output, name, attribute };
+}
+
+function intAttr(name: string, i: number): AttributeProto {
+  return { name, type: ATTR_INT, i };
+}
+
+function intsAttr(name: string, ints: number[]): AttributeProto {
+  return { name, type: ATTR_INTS, ints };
+}
+
+function floatAttr(name: string, f: number): AttributeProto {
+  return { name, type: ATTR_FLOAT, f };
+}
+
+function floatTensor(name: string, dims: number[], data: Float32Array): TensorProto {
+  return { name, dims, dataType: FLOAT, rawData: littleEndianBytes(data) };
+}
+
+function int64Tensor(name: string, dims: number[], values: number[]): TensorProto {
+  return { name, dims, dataType: INT64, rawData: littleEndianBytes(BigInt64Array.from(values, (v) => BigInt(v))) };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** ONNX raw_data is little-endian; view the array's bytes (copy and swap on big-endian hosts). */
+function littleEndianBytes(data: Float32Array | BigInt64Array): Uint8Array {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (LITTLE_ENDIAN) return bytes;
+  const swapped = new Uint8Array(bytes.length);
+  const n = data.BYTES_PER_ELEMENT;
+  for (let i = 0; i < bytes.length; i += n) {
+    for (let j = 0; j < n; j++) swapped[i + j] = bytes[i + n - 1 - j];
+  }
+  return swapped;
+}
+
+function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
+}

@@ -1,0 +1,212 @@
+import os from 'node:os';
+import type * as Ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import { EngineError, OptionError } from '../errors.js';
+import type { SsdGraph } from '../model/ssd-graph.js';
+import type { Engine, EngineOptions, RawOutputs } from './engine.js';
+import { loadOrBuildOnnxModel } from './onnx-cache.js';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAMES } from './onnx-graph.js';
+
+/** Devices the ONNX engine can run on. */
+export type OnnxDevice = 'cpu' | 'cuda';
+
+/** Options of the ONNX Runtime engine. */
+export interface OnnxEngineOptions extends EngineOptions {
+  /** 'cpu' (default) or 'cuda' (tried first, falls back to cpu with the reason saying why). */
+  device?: OnnxDevice;
+  /** Where generated models are cached; default onnxCacheDir(); null: no cache. */
+  cacheDir?: string | null;
+}
+
+/** The ONNX engine, plus where its model came from. */
+export interface OnnxEngine extends Engine {
+  readonly kind: 'onnx';
+  /** The cached .onnx file the session was built from; undefined when not cached. */
+  readonly modelPath: string | undefined;
+  /** True when the model came from the cache instead of being generated. */
+  readonly cacheHit: boolean;
+}
+
+/** Batch size of the warm-up run at load unless options.warmupBatch says otherwise. */
+export const DEFAULT_ONNX_WARMUP_BATCH = 1;
+
+const LOAD_HINT =
+  'onnxruntime-node ships prebuilt binaries for linux x64/arm64, macOS arm64 and windows x64; ' +
+  'reinstall it (npm rebuild onnxruntime-node) or use --engine tfjs';
+
+let ortPromise: Promise<typeof Ort> | undefined;
+
+/** Imports onnxruntime-node once; a missing or broken native binding becomes an EngineError. */
+async function loadOrt(): Promise<typeof Ort> {
+  ortPromise ??= import('onnxruntime-node').then((ort) => {
+    // ORT's process-wide logger (read once, at the first session) prints to stderr, e.g. when the
+    // CUDA provider is missing; library code must not print, and failures reach us as exceptions.
+    // Only the default is changed: a level the embedding application chose is kept.
+    if (ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
+    return ort;
+  }, (cause: unknown) => {
+    ortPromise = undefined;
+    throw new EngineError(`onnxruntime-node cannot be loaded: ${(cause as Error)?.message ?? String(cause)}`, { cause, hint: LOAD_HINT });
+  });
+  return ortPromise;
+}
+
+let availability: Promise<{ ok: boolean; reason: string }> | undefined;
+
+/**
+ * Whether onnxruntime-node loads and runs here (for `ssdpipe doctor` and engine auto-selection):
+ * imports it and runs a one-node model. Never throws; the answer is computed once per process.
+ */
+export function onnxRuntimeAvailable(): Promise<{ ok: boolean; reason: string }> {
+  availability ??= (async () => {
+    try {
+      const ort = await loadOrt();
+      const session = await ort.InferenceSession.create(identityModel(), { logSeverityLevel: 3, intraOpNumThreads: 1 });
+      try {
+        const x = new ort.Tensor('float32', new Float32Array([1.5]), [1]);
+        const out = await session.run({ x });
+        if ((out.y.data as Float32Array)[0] !== 1.5) return { ok: false, reason: 'onnxruntime-node loaded but returned a wrong result' };
+      } finally {
+        await session.release();
+      }
+      const backends = ort.listSupportedBackends();
+      const bundled = backends.filter((b) => b.bundled).map((b) => b.name).join(', ');
+      const extra = backends.filter((b) => !b.bundled).map((b) => b.name).join(', ');
+      const eps = extra ? `${bundled}; not bundled: ${extra}` : bundled;
+      return { ok: true, reason: `onnxruntime-node ${ort.env.versions.node ?? '?'} (execution providers: ${eps})` };
+    } catch (err) {
+      return { ok: false, reason: (err as Error)?.message ?? String(err) };
+    }
+  })();
+  return availability;
+}
+
+/**
+ * Lowers the graph to ONNX (or reads it from the cache), opens an ONNX Runtime session on it
+ * and warms it up. Input [batch, H, W, 3] float32 NHWC; the model transposes to NCHW itself.
+ */
+export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
+  const threads = options.threads ?? os.availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new OptionError('threads', 'a positive integer', options.threads);
+  const device = options.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw new OptionError('device', '"cpu" or "cuda"', options.device);
+  const warmupBatch = options.warmupBatch ?? DEFAULT_ONNX_WARMUP_BATCH;
+  if (!Number.isInteger(warmupBatch) || warmupBatch < 0) throw new OptionError('warmupBatch', 'a non-negative integer', options.warmupBatch);
+
+  const ort = await loadOrt();
+  let model = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir: options.cacheDir });
+
+  const sessionOptions: Ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // ORT logs warnings to stderr; library code must not print.
+    logSeverityLevel: 3,
+  };
+  const open = async (bytes: Uint8Array, ep: OnnxDevice): Promise<Ort.InferenceSession> =>
+    ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: [ep] });
+
+  let backend: OnnxDevice = 'cpu';
+  let why = '';
+  let session: Ort.InferenceSession | undefined;
+  if (device === 'cuda') {
+    try {
+      session = await open(model.bytes, 'cuda');
+      backend = 'cuda';
+    } catch (err) {
+      why = `; cuda unavailable (${firstLine(err)}), using cpu`;
+    }
+  }
+  try {
+    session ??= await open(model.bytes, 'cpu').catch(async (err: unknown) => {
+      if (!model.hit) throw err;
+      // A cached file that verifies but does not load (e.g. left by an older ssdpipe): regenerate once.
+      model = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir: options.cacheDir, rebuild: true });
+      return open(model.bytes, 'cpu');
+    });
+  } catch (cause) {
+    throw new EngineError(`ONNX Runtime could not open the generated SSD model: ${firstLine(cause)}`, {
+      cause,
+      hint: model.path ? `delete the cached model ${model.path} and retry; if it persists, use --engine tfjs` : 'use --engine tfjs',
+    });
+  }
+
+  const H = graph.inputHeight;
+  const W = graph.inputWidth;
+  const A = graph.numAnchors;
+  const C = graph.numClasses;
+  const frameSize = H * W * 3;
+  let disposed = false;
+
+  const run = async (input: Float32Array, batch: number): Promise<RawOutputs> => {
+    if (disposed) throw new EngineError('the onnx engine was disposed', { hint: 'create a new engine' });
+    if (!Number.isInteger(batch) || batch < 1 || input.length !== batch * frameSize) {
+      throw new EngineError(`onnx engine: input has ${input.length} floats, expected batch (${batch}) x ${H} x ${W} x 3 = ${batch * frameSize}`, {
+        hint: 'pass one preprocessed [batch, H, W, 3] NHWC float32 array per run',
+      });
+    }
+    // [batch, H, W, 3] -> [batch, A, 4] and [batch, A, C]
+    let out: Ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await session!.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', input, [batch, H, W, 3]) });
+    } catch (cause) {
+      throw new EngineError(`ONNX Runtime failed to run a batch of ${batch}: ${firstLine(cause)}`, { cause, hint: 'try a smaller --batch or --engine tfjs' });
+    }
+    const box = out[ONNX_OUTPUT_NAMES.boxEncodings].data as Float32Array; // [batch, A, 4]
+    const cls = out[ONNX_OUTPUT_NAMES.classLogits].data as Float32Array; // [batch, A, C]
+    if (box.length !== batch * A * 4 || cls.length !== batch * A * C) {
+      throw new EngineError(`ONNX Runtime returned ${box.length} box and ${cls.length} class values, expected ${batch * A * 4} and ${batch * A * C}`, {
+        hint: 'this looks like a bug in ssdpipe\'s ONNX lowering; please report it',
+      });
+    }
+    return { batch, boxEncodings: box, classLogits: cls };
+  };
+
+  if (warmupBatch > 0) {
+    try {
+      await run(new Float32Array(warmupBatch * frameSize), warmupBatch);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  const source = model.hit
+    ? `cached model ${model.path}`
+    : model.path
+      ? `generated model, cached at ${model.path}`
+      : `generated model, ${model.note === 'disabled' ? 'cache off' : model.note}`;
+  return {
+    kind: 'onnx',
+    backend,
+    reason: `onnxruntime-node ${ort.env.versions.node ?? ''} on ${backend}, ${threads} thread${threads === 1 ? '' : 's'}, ${source}${why}`,
+    modelPath: model.path,
+    cacheHit: model.hit,
+    run,
+    async dispose(): Promise<void> {
+      if (disposed) return;
+      disposed = true;
+      await session!.release();
+    },
+  };
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0];
+}
+
+/** A one-node Identity model (x -> y, float32 [1]) used to prove the runtime works. */
+function identityModel(): Uint8Array {
+  const onnx = onnxProto.onnx;
+  const info = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } } },
+  });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: { name: 'probe', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], input: [info('x')], output: [info('y')] },
+  })).finish();
+}
