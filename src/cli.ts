@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { SsdpipeError, toSsdpipeError } from './errors.js';
 import { DEFAULTS } from './pipeline/options.js';
 import { formatSummary } from './pipeline/stats.js';
+import type { RunOptions } from './pipeline/run.js';
 
 // Command wiring only: every command calls the programmatic API, and this is the only place that
 // prints errors and chooses exit codes.
@@ -50,6 +51,19 @@ function interruptible(): { signal: AbortSignal; interrupted: () => boolean } {
   return { signal: ac.signal, interrupted: () => count > 0 };
 }
 
+/** Runs detection with outputs, printing progress and the summary on stderr. */
+async function executeRun(input: string, options: RunOptions, quiet: boolean): Promise<void> {
+  const { run } = await import('./pipeline/run.js');
+  const { signal, interrupted } = interruptible();
+  try {
+    const summary = await run(input, { ...options, signal, progress: quiet ? undefined : process.stderr });
+    if (!quiet) process.stderr.write(formatSummary(summary) + '\n');
+    if (interrupted()) process.exit(EXIT_INTERRUPTED);
+  } catch (err) {
+    fail(err);
+  }
+}
+
 const program = new Command()
   .name('ssdpipe')
   .description('SSD (Single Shot MultiBox Detector) object detection over video files, images and streams')
@@ -85,31 +99,36 @@ program
     if (!o.jsonl && !o.video && !o.stats) {
       process.stderr.write('ssdpipe: note: no --jsonl, --video or --stats given; only the summary is printed\n');
     }
-    const { run } = await import('./pipeline/run.js');
-    const { signal, interrupted } = interruptible();
+    await executeRun(input, {
+      model: o.model as string,
+      jsonl: o.jsonl as string | undefined,
+      video: o.video as string | undefined,
+      stats: o.stats as string | undefined,
+      score: o.score as number | undefined,
+      iou: o.iou as number | undefined,
+      maxDetections: o.maxDetections as number | undefined,
+      classAgnostic: o.classAgnostic as boolean,
+      softNms: o.softNms as boolean,
+      batch: o.batch as number,
+      maxWaitMs: o.maxWaitMs as number,
+      engine: o.engine as 'auto' | 'onnx' | 'tfjs',
+      backend: o.backend as string,
+      threads: o.threads as number | undefined,
+      ffmpegPath: o.ffmpeg as string | undefined,
+      ffprobePath: o.ffprobe as string | undefined,
+    }, o.quiet as boolean);
+  });
+
+program
+  .command('run')
+  .description('run a pipeline file (pipelines/*.json: input, model, options, outputs)')
+  .argument('<pipeline.json>', 'pipeline file; relative paths in it are resolved against its folder')
+  .option('-q, --quiet', 'no progress bar and no summary on stderr', false)
+  .action(async (file: string, o: { quiet: boolean }) => {
     try {
-      const summary = await run(input, {
-        model: o.model as string,
-        jsonl: o.jsonl as string | undefined,
-        video: o.video as string | undefined,
-        stats: o.stats as string | undefined,
-        score: o.score as number | undefined,
-        iou: o.iou as number | undefined,
-        maxDetections: o.maxDetections as number | undefined,
-        classAgnostic: o.classAgnostic as boolean,
-        softNms: o.softNms as boolean,
-        batch: o.batch as number,
-        maxWaitMs: o.maxWaitMs as number,
-        engine: o.engine as 'auto' | 'onnx' | 'tfjs',
-        backend: o.backend as string,
-        threads: o.threads as number | undefined,
-        ffmpegPath: o.ffmpeg as string | undefined,
-        ffprobePath: o.ffprobe as string | undefined,
-        signal,
-        progress: o.quiet ? undefined : process.stderr,
-      });
-      if (!o.quiet) process.stderr.write(formatSummary(summary) + '\n');
-      if (interrupted()) process.exit(EXIT_INTERRUPTED);
+      const { loadPipelineSpec } = await import('./pipeline/spec.js');
+      const { input, options } = loadPipelineSpec(file);
+      await executeRun(input, options, o.quiet);
     } catch (err) {
       fail(err);
     }
