@@ -45,20 +45,11 @@ export async function createEngine(graph: SsdGraph, options: SelectEngineOptions
     return withReason(e, `${why}; ${e.reason}`);
   };
 
-  if (choice === 'tfjs') return tfjs('--engine tfjs');
-  if (choice === 'onnx') return onnx('--engine onnx');
-
-  // auto
-  if (backend !== 'auto') return tfjs(`--backend ${backend} implies the tfjs engine`);
-  const { gpuTfjsAvailable } = await import('./tfjs-backend.js');
-  const gpu = await gpuTfjsAvailable();
-  if (gpu.ok) return tfjs(`auto: tfjs-node-gpu has a usable GPU (${gpu.reason})`);
-  const { onnxRuntimeAvailable } = await import('./onnx.js');
-  const ort = await onnxRuntimeAvailable();
-  if (ort.ok) return onnx(`auto: no usable GPU for tfjs (${gpu.reason}); onnxruntime-node is the fastest CPU engine`);
+  const pick = await resolveEngineKind({ engine: choice, backend });
   try {
-    return await tfjs(`auto: no GPU (${gpu.reason}) and onnxruntime-node unavailable (${ort.reason})`);
+    return pick.kind === 'onnx' ? await onnx(pick.why) : await tfjs(pick.why);
   } catch (cause) {
+    if (choice !== 'auto') throw cause;
     throw new EngineError('no inference engine could be loaded', {
       cause,
       hint: 'run npm ci; ssdpipe doctor says what each engine needs',
@@ -66,7 +57,26 @@ export async function createEngine(graph: SsdGraph, options: SelectEngineOptions
   }
 }
 
-function withReason(engine: Engine, reason: string): Engine {
+/**
+ * Decides which engine the options mean, without loading a model: explicit choices win;
+ * auto prefers TF.js only with a usable GPU, then ONNX Runtime, then TF.js on the CPU.
+ */
+export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string }): Promise<{ kind: EngineKind; why: string }> {
+  const choice = options.engine ?? 'auto';
+  const backend = options.backend ?? 'auto';
+  if (choice === 'tfjs' || choice === 'onnx') return { kind: choice, why: `--engine ${choice}` };
+  if (backend !== 'auto') return { kind: 'tfjs', why: `--backend ${backend} implies the tfjs engine` };
+  const { gpuTfjsAvailable } = await import('./tfjs-backend.js');
+  const gpu = await gpuTfjsAvailable();
+  if (gpu.ok) return { kind: 'tfjs', why: `auto: tfjs-node-gpu has a usable GPU (${gpu.reason})` };
+  const { onnxRuntimeAvailable } = await import('./onnx.js');
+  const ort = await onnxRuntimeAvailable();
+  if (ort.ok) return { kind: 'onnx', why: `auto: no usable GPU for tfjs (${gpu.reason}); onnxruntime-node is the fastest CPU engine` };
+  return { kind: 'tfjs', why: `auto: no GPU (${gpu.reason}) and onnxruntime-node unavailable (${ort.reason})` };
+}
+
+/** The same engine with another `reason` line. */
+export function withReason(engine: Engine, reason: string): Engine {
   return {
     kind: engine.kind,
     backend: engine.backend,

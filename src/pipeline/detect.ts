@@ -2,7 +2,8 @@ import path from 'node:path';
 import { Observable, tap } from 'rxjs';
 import type { FrameDetections } from '../detection.js';
 import type { Engine } from '../engines/engine.js';
-import { createEngine } from '../engines/select-engine.js';
+import { createEngine, resolveEngineKind, withReason } from '../engines/select-engine.js';
+import { createWorkerEngine } from '../engines/worker-engine.js';
 import type { Frame } from '../frame.js';
 import { SsdDetector } from '../model/detector.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
@@ -41,12 +42,7 @@ export async function openDetection(input: string, options: DetectOptions = {}):
     probeInput(input, { ffprobePath: options.ffprobePath }),
     loadModel(options.model ?? DEFAULTS.model),
   ]);
-  const engine = await createEngine(model.graph, {
-    engine: options.engine ?? DEFAULTS.engine,
-    backend: options.backend,
-    threads: options.threads,
-    warmupBatch: Math.min(batch, 8),
-  });
+  const engine = await openEngine(model, options, Math.min(batch, 8));
   const detector = new SsdDetector(model.descriptor, engine, resolvePostprocess(options, model.descriptor));
   const sourceId = path.basename(input);
   const decodeMs = new WeakMap<Frame, number>();
@@ -73,6 +69,19 @@ export async function openDetection(input: string, options: DetectOptions = {}):
     },
     close: () => engine.dispose(),
   };
+}
+
+/**
+ * Loads the engine for a run. ONNX Runtime runs in a worker thread: its run() is synchronous and
+ * would otherwise block the event loop that reads ffmpeg's pipes, preprocesses the next batch and
+ * writes outputs. TF.js stays on the main thread (tfjs-node's native addon is not worker-safe).
+ */
+async function openEngine(model: LoadedModel, options: DetectOptions, warmupBatch: number): Promise<Engine> {
+  const engineOptions = { engine: options.engine ?? DEFAULTS.engine, backend: options.backend, threads: options.threads, warmupBatch };
+  const pick = await resolveEngineKind(engineOptions);
+  if (pick.kind !== 'onnx' || options.inProcess) return createEngine(model.graph, engineOptions);
+  const engine = await createWorkerEngine(model.descriptorPath, { ...engineOptions, engine: 'onnx' });
+  return withReason(engine, `${pick.why}; ${engine.reason.replace(/^--engine onnx; /, '')}`);
 }
 
 /**

@@ -41,6 +41,8 @@ export interface DetectOptions {
   ffprobePath?: string;
   /** Stops the run. */
   signal?: AbortSignal;
+  /** Run the ONNX engine on the main thread instead of a worker (for measurements). */
+  inProcess?: boolean;
 }
 
 /** Validated post-processing settings. */

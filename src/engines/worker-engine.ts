@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { EngineError, SsdpipeError, type ErrorCode } from '../errors.js';
+import type { Engine, RawOutputs } from './engine.js';
+import type { SelectEngineOptions } from './select-engine.js';
+import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+/**
+ * Starts the worker script next to this module: engine-worker.js when built; under tsx (tests run
+ * the TypeScript sources) a small bootstrap registers tsx in the worker, then imports the .ts file.
+ */
+function startWorker(): Worker {
+  const js = new URL('./engine-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js);
+  const ts = new URL('./engine-worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/**
+ * Runs the engine `createEngine` would pick in a worker thread; `run` posts the batch there and
+ * resolves with the outputs, leaving the main thread free while the model runs. Batches still
+ * run one at a time (the caller awaits each), so the worker never queues more than one.
+ */
+export async function createWorkerEngine(model: string, options: SelectEngineOptions = {}): Promise<Engine> {
+  const worker = startWorker();
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  let dead: Error | null = null;
+
+  const failAll = (err: Error): void => {
+    dead = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('message', (reply: WorkerReply) => {
+    const p = pending.get(reply.id);
+    if (!p) return;
+    pending.delete(reply.id);
+    if (reply.type === 'error') {
+      p.reject(new SsdpipeError(reply.error.code as ErrorCode, reply.error.message, { hint: reply.error.hint }));
+    } else p.resolve(reply);
+  });
+  worker.on('error', (err) => failAll(new EngineError(`engine worker crashed: ${err.message}`, { cause: err })));
+  worker.on('exit', (code) => {
+    if (!dead) failAll(new EngineError(`engine worker exited (code ${code})`));
+  });
+
+  const call = (msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> =>
+    new Promise((resolve, reject) => {
+      if (dead) return reject(dead);
+      pending.set(msg.id, { resolve, reject });
+      worker.postMessage(msg, transfer);
+    });
+
+  let ready: WorkerReply;
+  try {
+    ready = await call({ type: 'init', id: nextId++, model, options: { ...options } });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  if (ready.type !== 'ready') throw new EngineError('engine worker did not start');
+  let disposed: Promise<void> | null = null;
+
+  return {
+    kind: ready.kind,
+    backend: ready.backend,
+    reason: `${ready.reason}; in a worker thread`,
+    async run(input: Float32Array, batch: number): Promise<RawOutputs> {
+      // The input buffer moves to the worker (no copy); callers build a new one per batch.
+      const transfer = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? [input.buffer as ArrayBuffer] : [];
+      const r = await call({ type: 'run', id: nextId++, input, batch }, transfer);
+      if (r.type !== 'result') throw new EngineError(`engine worker answered ${r.type} to run`);
+      return { batch: r.batch, boxEncodings: r.boxEncodings, classLogits: r.classLogits };
+    },
+    dispose(): Promise<void> {
+      disposed ??= (async () => {
+        try {
+          if (!dead) await call({ type: 'dispose', id: nextId++ });
+        } catch {
+          // the worker is going away either way
+        } finally {
+          await worker.terminate();
+        }
+      })();
+      return disposed;
+    },
+  };
+}
