@@ -78,29 +78,57 @@ export function preprocessFrame(
   const ys = axisTable(vh, input.height);
   const { scale, offset: bias } = input.normalize;
   const rowStride = width * 3;
-  let o = offset;
+  const outW = input.width;
+  const outRow = outW * 3;
+  // Columns whose both taps are inside the frame, as a prefix (taps only grow with ox).
+  let inner = 0;
+  while (inner < outW && xs.hi[inner] < width) inner++;
   for (let oy = 0; oy < input.height; oy++) {
+    const rowStart = offset + oy * outRow;
     const y0 = ys.lo[oy];
+    if (y0 >= height) {
+      // Entirely in the letterbox padding: black, i.e. the normalization offset.
+      out.fill(bias, rowStart, rowStart + outRow);
+      continue;
+    }
     const y1 = ys.hi[oy];
-    const dy = ys.frac[oy];
-    const y0In = y0 < height;
     const y1In = y1 < height;
+    const dy = ys.frac[oy];
     const r0 = y0 * rowStride;
     const r1 = y1 * rowStride;
-    for (let ox = 0; ox < input.width; ox++) {
+    let o = rowStart;
+    // Fast path: all four taps inside the frame.
+    for (let ox = 0; ox < inner; ox++) {
+      const c00 = r0 + xs.lo[ox] * 3;
+      const c01 = r0 + xs.hi[ox] * 3;
+      const c10 = r1 + xs.lo[ox] * 3;
+      const c11 = r1 + xs.hi[ox] * 3;
+      const dx = xs.frac[ox];
+      for (let c = 0; c < 3; c++) {
+        const tl = data[c00 + c];
+        const tr = data[c01 + c];
+        const top = tl + (tr - tl) * dx;
+        let bottom = 0;
+        if (y1In) {
+          const bl = data[c10 + c];
+          bottom = bl + (data[c11 + c] - bl) * dx;
+        }
+        out[o++] = (top + (bottom - top) * dy) * scale + bias;
+      }
+    }
+    // Columns touching the padding on the right.
+    for (let ox = inner; ox < outW; ox++) {
       const x0 = xs.lo[ox];
       const x1 = xs.hi[ox];
       const dx = xs.frac[ox];
       const x0In = x0 < width;
       const x1In = x1 < width;
-      const c00 = x0 * 3;
-      const c01 = x1 * 3;
       for (let c = 0; c < 3; c++) {
         // Padding pixels are 0 (black), as in face-api's padToSquare.
-        const tl = y0In && x0In ? data[r0 + c00 + c] : 0;
-        const tr = y0In && x1In ? data[r0 + c01 + c] : 0;
-        const bl = y1In && x0In ? data[r1 + c00 + c] : 0;
-        const br = y1In && x1In ? data[r1 + c01 + c] : 0;
+        const tl = x0In ? data[r0 + x0 * 3 + c] : 0;
+        const tr = x1In ? data[r0 + x1 * 3 + c] : 0;
+        const bl = y1In && x0In ? data[r1 + x0 * 3 + c] : 0;
+        const br = y1In && x1In ? data[r1 + x1 * 3 + c] : 0;
         const top = tl + (tr - tl) * dx;
         const bottom = bl + (br - bl) * dx;
         out[o++] = (top + (bottom - top) * dy) * scale + bias;
