@@ -186,12 +186,13 @@ program
   .description('measure throughput: decode-only and inference-only ceilings, naive loops, the pipeline (table + one JSON line)')
   .argument('[input]', 'a video file (default: a 10 s 1280x720 clip made by scripts/make-samples.mjs)')
   .option('--out-dir <dir>', 'where the generated input and outputs go', 'out/bench')
-  .option('--batches <list>', 'batch sizes for the inference-only ceiling', '1,2,4,8')
+  .option('--batches <list>', 'batch sizes for the inference-only ceiling (default 1,2,4,8)')
   .option('--threads <n>', 'engine threads (default: all cores)', integer('--threads'))
   .option('--soak', 'also measure RSS after 1,000 and 10,000 frames (several minutes)', false)
-  .action(async (input: string | undefined, o: { outDir: string; batches: string; threads?: number; soak: boolean }) => {
+  .option('--engines', 'only the per-frame model time of the onnx and tfjs engines (batches from --batches, default 1,4,8)', false)
+  .action(async (input: string | undefined, o: { outDir: string; batches?: string; threads?: number; soak: boolean; engines: boolean }) => {
     try {
-      const batches = o.batches.split(',').map((b) => integer('--batches')(b));
+      const batches = o.batches?.split(',').map((b) => integer('--batches')(b));
       const { runBenchmark, formatBench } = await import('./bench/benchmark.js');
       const result = await runBenchmark({
         input,
@@ -199,6 +200,7 @@ program
         batches,
         threads: o.threads,
         soak: o.soak,
+        enginesOnly: o.engines,
         log: (l) => process.stderr.write(`bench: ${l}\n`),
       });
       process.stdout.write(formatBench(result) + '\n' + JSON.stringify(result) + '\n');

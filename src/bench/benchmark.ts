@@ -29,6 +29,8 @@ export interface BenchOptions {
   outDir?: string;
   /** Batch sizes tried for the inference-only ceiling. */
   batches?: number[];
+  /** Only the per-frame model time of both engines (issue: ONNX vs TF.js). */
+  enginesOnly?: boolean;
   /** Frames for the naive loop on the fastest engine. */
   naiveFrames?: number;
   /** Frames for the naive loop on tfjs-wasm and for face-api's loop (slow: ~0.3 s each). */
@@ -176,6 +178,43 @@ async function faceApiLoop(frames: Frame[]): Promise<number | null> {
   return ms;
 }
 
+/** Model time per frame (engine.run only, no preprocessing or decoding) for one engine. */
+async function engineTimes(engine: Engine, inputSize: number, batches: number[], minMs: number): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const b of batches) {
+    const input = new Float32Array(b * inputSize).fill(0.1);
+    await engine.run(input.slice(), b); // warm this batch shape
+    let n = 0;
+    const t0 = performance.now();
+    do {
+      await engine.run(input.slice(), b);
+      n += b;
+    } while (performance.now() - t0 < minMs);
+    const ms = performance.now() - t0;
+    rows.push({ ...row(`model only, ${engine.kind}/${engine.backend}, batch ${b}`, n, ms), note: `${round(ms / n, 2)} ms/frame` });
+  }
+  return rows;
+}
+
+/**
+ * Per-frame model time for both engines at the same batch sizes, in one run (ONNX Runtime on
+ * the main thread, TF.js on its best backend here).
+ */
+export async function benchEngines(model: LoadedModel, batches: number[] = [1, 4, 8], threads?: number, log: (l: string) => void = () => {}): Promise<BenchRow[]> {
+  const size = model.descriptor.input.width * model.descriptor.input.height * 3;
+  const rows: BenchRow[] = [];
+  for (const kind of ['onnx', 'tfjs'] as const) {
+    log(`model time per frame, ${kind}`);
+    const engine = await createEngine(model.graph, { engine: kind, threads });
+    try {
+      rows.push(...(await engineTimes(engine, size, batches, kind === 'onnx' ? 2000 : 1500)));
+    } finally {
+      await engine.dispose();
+    }
+  }
+  return rows;
+}
+
 /** Loops the input with stream copy (no re-encode) until it has at least `frames` frames. */
 async function loopedInput(input: string, info: MediaInfo, frames: number, outDir: string): Promise<string> {
   const per = info.frameCount ?? 250;
@@ -197,6 +236,11 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir ?? path.join('out', 'bench'));
   await mkdir(outDir, { recursive: true });
+  if (options.enginesOnly) {
+    const model = await loadModel('face');
+    const rows = await benchEngines(model, options.batches ?? [1, 4, 8], options.threads, log);
+    return { input: '(none: model only)', width: model.descriptor.input.width, height: model.descriptor.input.height, engine: 'onnx, tfjs', rows, ratios: engineRatios(rows) };
+  }
   const input = options.input ?? (log('making the input clip (scripts/make-samples.mjs)'), await defaultInput(outDir));
   const info = await probeInput(input);
   const rows: BenchRow[] = [];
@@ -221,6 +265,8 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
       bestBatch = b;
     }
   }
+
+  rows.push(...(await benchEngines(model, [1, 4, 8], options.threads, log)));
 
   log('naive sequential loop, fastest engine');
   const naiveN = Math.min(options.naiveFrames ?? 100, dec.row.frames);
@@ -264,6 +310,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
       jsonl_vs_naive_wasm: round(pj.fps / (slowN / (wasmMs / 1000)), 2),
       jsonl_vs_naive_fast: round(pj.fps / naiveFps, 2),
       video_vs_naive_fast: round(pv.fps / naiveFps, 2),
+      ...engineRatios(rows),
     },
   };
 
@@ -299,11 +346,25 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
   return result;
 }
 
+/** onnx vs tfjs speed-up per batch size, from the 'model only' rows. */
+function engineRatios(rows: BenchRow[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) {
+    const m = /^model only, onnx\/\w+, batch (\d+)$/.exec(r.name);
+    if (!m) continue;
+    const t = rows.find((x) => x.name.startsWith('model only, tfjs/') && x.name.endsWith(`batch ${m[1]}`));
+    if (t) out[`onnx_vs_tfjs_batch${m[1]}`] = round(r.fps / t.fps, 2);
+  }
+  return out;
+}
+
 /** The table printed by `ssdpipe bench`. */
 export function formatBench(r: BenchResult): string {
   const lines = [`input ${r.input} (${r.width}x${r.height}), fastest engine ${r.engine}`, ''];
   lines.push(`${'configuration'.padEnd(62)} ${'frames'.padStart(6)} ${'seconds'.padStart(8)} ${'fps'.padStart(8)}`);
-  for (const x of r.rows) lines.push(`${x.name.padEnd(62)} ${String(x.frames).padStart(6)} ${x.seconds.toFixed(2).padStart(8)} ${x.fps.toFixed(1).padStart(8)}`);
+  for (const x of r.rows) {
+    lines.push(`${x.name.padEnd(62)} ${String(x.frames).padStart(6)} ${x.seconds.toFixed(2).padStart(8)} ${x.fps.toFixed(1).padStart(8)}${x.note ? `  ${x.note}` : ''}`);
+  }
   lines.push('');
   for (const [k, v] of Object.entries(r.ratios)) lines.push(`${k.padEnd(24)} ${v ?? 'n/a'}`);
   if (r.rss) lines.push(`rss after 1,000 frames ${r.rss.after1000MiB} MiB, after 10,000 ${r.rss.after10000MiB} MiB (growth ${(r.rss.growth * 100).toFixed(1)}%)`);
