@@ -1,27 +1,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OptionError, SsdpipeError } from '../errors.js';
+import type { DetectOptions } from './options.js';
 import type { RunOptions } from './run.js';
 
 /**
  * A pipeline file (pipelines/*.json): an input, the model and detection options, and outputs.
  * Relative paths are resolved against the pipeline file's folder.
  */
-export interface PipelineSpec {
+export type PipelineSpec = Pick<
+  DetectOptions,
+  'model' | 'engine' | 'backend' | 'threads' | 'score' | 'iou' | 'maxDetections' | 'classAgnostic' | 'softNms' | 'batch' | 'maxWaitMs'
+> & {
   input: string;
-  model?: string;
-  engine?: 'auto' | 'onnx' | 'tfjs';
-  backend?: string;
-  threads?: number;
-  score?: number;
-  iou?: number;
-  maxDetections?: number;
-  classAgnostic?: boolean;
-  softNms?: boolean;
-  batch?: number;
-  maxWaitMs?: number;
   outputs?: { jsonl?: string; video?: string; stats?: string };
-}
+};
 
 const KEYS = new Set(['$comment', 'input', 'model', 'engine', 'backend', 'threads', 'score', 'iou', 'maxDetections', 'classAgnostic', 'softNms', 'batch', 'maxWaitMs', 'outputs']);
 const OUTPUT_KEYS = new Set(['jsonl', 'video', 'stats']);
