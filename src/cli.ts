@@ -85,7 +85,7 @@ program
   .option('--score <0..1>', 'minimum detection score (default: the model\'s, 0.5 for face)', number('--score'))
   .option('--iou <0..1>', 'NMS IoU threshold (default: the model\'s, 0.5 for face)', number('--iou'))
   .option('--max-detections <n>', 'maximum detections per frame (default: the model\'s, 100 for face)', integer('--max-detections'))
-  .option('--class-agnostic', 'suppress overlapping boxes across classes (default: per class)', false)
+  .option('--class-agnostic', 'NMS across classes instead of per class', false)
   .option('--soft-nms', 'Gaussian soft-NMS instead of hard NMS', false)
   .option('--batch <n>', 'frames per inference batch', integer('--batch'), DEFAULTS.batch)
   .option('--max-wait-ms <ms>', 'longest wait for a batch to fill', number('--max-wait-ms'), DEFAULTS.maxWaitMs)

@@ -10,7 +10,7 @@ export interface ProgressOptions {
 
 /** A one-line progress bar with fps and ETA, redrawn in place on a TTY; silent elsewhere. */
 export class ProgressBar {
-  private last = 0;
+  private last = Number.NEGATIVE_INFINITY;
   private readonly started = performance.now();
   private drawn = false;
 
