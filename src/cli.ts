@@ -188,7 +188,7 @@ program
   .option('--out-dir <dir>', 'where the generated input and outputs go', 'out/bench')
   .option('--batches <list>', 'batch sizes for the inference-only ceiling (default 1,2,4,8)')
   .option('--threads <n>', 'engine threads (default: all cores)', integer('--threads'))
-  .option('--soak', 'also measure RSS after 1,000 and 10,000 frames (several minutes)', false)
+  .option('--soak', 'only the memory soak: RSS after 1,000 and 10,000 frames (several minutes)', false)
   .option('--engines', 'only the per-frame model time of the onnx and tfjs engines (batches from --batches, default 1,4,8)', false)
   .action(async (input: string | undefined, o: { outDir: string; batches?: string; threads?: number; soak: boolean; engines: boolean }) => {
     try {

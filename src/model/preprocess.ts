@@ -60,7 +60,7 @@ function axisTable(virtualSize: number, outSize: number): AxisTable {
  * [input.height, input.width, 3] float32 values into `out` at `offset`.
  * This is the single place where frames are resized for the model. It runs in JS rather than in
  * ffmpeg's scaler because the model's reference preprocessing is TF's bilinear resize: ffmpeg's
- * bilinear shifts scores by up to 0.04 (see SSD-FACTS.md), and on 720p this costs ~3-4 ms per frame,
+ * bilinear shifts scores by up to 0.04 (see SSD-FACTS.md), and on 720p this costs ~1.5 ms per frame,
  * small next to inference.
  */
 export function preprocessFrame(
