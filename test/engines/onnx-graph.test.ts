@@ -5,6 +5,7 @@ import { ModelError, OptionError } from '../../src/errors.js';
 import { buildOnnxModel, toOihw, type OnnxInputLayout } from '../../src/engines/onnx-graph.js';
 import { samePadding, type ConvLayer, type HeadSpec, type SsdGraph } from '../../src/model/ssd-graph.js';
 import { referenceConv, referenceSsd } from '../helpers/reference-conv.js';
+import { maxAbsDiff } from '../helpers/arrays.js';
 
 /** Deterministic uniform numbers in [lo, hi). */
 function rng(seed: number): (lo: number, hi: number) => number {
@@ -74,13 +75,6 @@ function nhwcToNchw(x: Float32Array, n: number, h: number, w: number, c: number)
     }
   }
   return out;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).to.equal(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 async function runOnnx(

@@ -9,27 +9,10 @@ import { buildOnnxModel } from '../../src/engines/onnx-graph.js';
 import { createOnnxEngine, onnxRuntimeAvailable, type OnnxEngine } from '../../src/engines/onnx.js';
 import { loadModel } from '../../src/model/load-model.js';
 import type { SsdGraph } from '../../src/model/ssd-graph.js';
+import { FACE_FRAME, maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 
 const FACE_API_DEMO = path.resolve('node_modules/@vladmandic/face-api/demo');
-const FRAME = 512 * 512 * 3;
-
-/** Deterministic pseudo-random frames in [-1, 1). */
-function frames(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n * FRAME);
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+const FRAME = FACE_FRAME;
 
 /** A demo photo letterboxed to 512x512 (top-left, black padding), normalized x/127.5 - 1, NHWC. */
 async function demoFrame(file: string): Promise<Float32Array> {
@@ -86,7 +69,7 @@ describe('engines/onnx', function () {
   });
 
   it('returns [1, 5118, 4] and [1, 5118, 3] for batch 1', async () => {
-    const out = await engine.run(frames(1, 1), 1);
+    const out = await engine.run(randomFrames(1, 1), 1);
     expect(out.batch).to.equal(1);
     expect(out.boxEncodings).to.be.instanceOf(Float32Array);
     expect(out.classLogits).to.be.instanceOf(Float32Array);
@@ -96,7 +79,7 @@ describe('engines/onnx', function () {
   });
 
   it('returns [3, 5118, 4] and [3, 5118, 3] for batch 3, each frame equal to its batch-1 run', async () => {
-    const input = frames(3, 7);
+    const input = randomFrames(3, 7);
     const out = await engine.run(input, 3);
     expect(out.batch).to.equal(3);
     expect(out.boxEncodings.length).to.equal(3 * 5118 * 4);
@@ -130,7 +113,7 @@ describe('engines/onnx', function () {
     const e2 = await createOnnxEngine(graph, { threads: 1, cacheDir, warmupBatch: 0 });
     await e2.dispose();
     err = undefined;
-    await e2.run(frames(1, 1), 1).catch((e: unknown) => { err = e; });
+    await e2.run(randomFrames(1, 1), 1).catch((e: unknown) => { err = e; });
     expect(err).to.be.instanceOf(EngineError);
   });
 
@@ -168,7 +151,7 @@ describe('engines/onnx', function () {
         expect(second.reason).to.match(/cached model/);
         const after = await stat(engine.modelPath!);
         expect(after.mtimeMs).to.equal(before.mtimeMs);
-        const input = frames(1, 3);
+        const input = randomFrames(1, 3);
         const [a, b] = [await engine.run(input, 1), await second.run(input, 1)];
         expect(maxAbsDiff(a.boxEncodings, b.boxEncodings)).to.equal(0);
         expect(maxAbsDiff(a.classLogits, b.classLogits)).to.equal(0);
@@ -180,7 +163,7 @@ describe('engines/onnx', function () {
     it('rebuilds a truncated or corrupted cache file instead of failing', async () => {
       const file = engine.modelPath!;
       const good = await readFile(file);
-      const input = frames(1, 5);
+      const input = randomFrames(1, 5);
       const expected = await engine.run(input, 1);
 
       await truncate(file, Math.floor(good.length / 2));

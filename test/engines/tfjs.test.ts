@@ -6,6 +6,7 @@ import { EngineError } from '../../src/errors.js';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { buildSsdGraph, samePadding, type ConvLayer, type SsdGraph } from '../../src/model/ssd-graph.js';
 import { referenceConv, referenceSsd } from '../helpers/reference-conv.js';
+import { maxAbsDiff } from '../helpers/arrays.js';
 
 /** Deterministic uniform values in [lo, hi) (mulberry32). */
 function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -19,13 +20,6 @@ function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
     out[i] = lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo);
   }
   return out;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).to.equal(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 function allFinite(a: Float32Array): boolean {

@@ -4,16 +4,7 @@ import { createWorkerEngine } from '../../src/engines/worker-engine.js';
 import type { Engine } from '../../src/engines/engine.js';
 import { loadModel, resolveDescriptorPath } from '../../src/model/load-model.js';
 import { SsdpipeError } from '../../src/errors.js';
-
-function randomInput(n: number): Float32Array {
-  const a = new Float32Array(n * 512 * 512 * 3);
-  let s = 7;
-  for (let i = 0; i < a.length; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    a[i] = (s / 0x7fffffff) * 2 - 1;
-  }
-  return a;
-}
+import { maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 
 /** Counts timer ticks that fire while `work` runs: 0 means the event loop was blocked. */
 async function ticksDuring(work: () => Promise<unknown>): Promise<number> {
@@ -39,7 +30,7 @@ describe('createWorkerEngine (onnx in a worker thread)', function () {
   });
 
   it('gives the same outputs as the engine on the main thread', async () => {
-    const input = randomInput(2);
+    const input = randomFrames(2, 7);
     const expected = await local.run(input.slice(), 2);
     const got = await worker.run(input, 2);
     expect(worker.kind).to.equal('onnx');
@@ -47,15 +38,13 @@ describe('createWorkerEngine (onnx in a worker thread)', function () {
     expect(got.batch).to.equal(2);
     expect(got.boxEncodings.length).to.equal(2 * 5118 * 4);
     expect(got.classLogits.length).to.equal(2 * 5118 * 3);
-    let max = 0;
-    for (let i = 0; i < got.classLogits.length; i++) max = Math.max(max, Math.abs(got.classLogits[i] - expected.classLogits[i]));
-    for (let i = 0; i < got.boxEncodings.length; i++) max = Math.max(max, Math.abs(got.boxEncodings[i] - expected.boxEncodings[i]));
-    expect(max).to.equal(0);
+    expect(maxAbsDiff(got.classLogits, expected.classLogits)).to.equal(0);
+    expect(maxAbsDiff(got.boxEncodings, expected.boxEncodings)).to.equal(0);
   });
 
   it('leaves the event loop free while the model runs (the main-thread engine blocks it)', async () => {
-    const onMain = await ticksDuring(() => local.run(randomInput(4), 4));
-    const inWorker = await ticksDuring(() => worker.run(randomInput(4), 4));
+    const onMain = await ticksDuring(() => local.run(randomFrames(4, 7), 4));
+    const inWorker = await ticksDuring(() => worker.run(randomFrames(4, 7), 4));
     expect(onMain).to.be.at.most(2);
     expect(inWorker).to.be.at.least(10);
   });
@@ -81,7 +70,7 @@ describe('createWorkerEngine (onnx in a worker thread)', function () {
     await w.dispose();
     await w.dispose();
     try {
-      await w.run(randomInput(1), 1);
+      await w.run(randomFrames(1, 7), 1);
       expect.fail('should have thrown');
     } catch (err) {
       expect((err as SsdpipeError).code).to.equal('E_ENGINE');

@@ -9,18 +9,9 @@ import { generateAnchors } from '../../src/model/anchors.js';
 import { exportOnnx, sidecarPathFor, type OnnxSidecar } from '../../src/model/export-onnx.js';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { requireWeight } from '../../src/model/weights.js';
+import { FACE_FRAME, maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 
-const FRAME = 512 * 512 * 3;
-
-function frames(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n * FRAME);
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+const FRAME = FACE_FRAME;
 
 /** [n, 512, 512, 3] -> [n, 3, 512, 512] */
 function toNchw(x: Float32Array, n: number): Float32Array {
@@ -32,13 +23,6 @@ function toNchw(x: Float32Array, n: number): Float32Array {
     }
   }
   return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 describe('model/export-onnx', function () {
@@ -77,7 +61,7 @@ describe('model/export-onnx', function () {
         expect(session.inputNames).to.deep.equal(['image']);
         expect(session.outputNames).to.deep.equal(['box_encodings', 'class_logits']);
         const batch = 2;
-        const x = frames(batch, 11);
+        const x = randomFrames(batch, 11);
         const image = layout === 'nhwc'
           ? new ort.Tensor('float32', x, [batch, 512, 512, 3])
           : new ort.Tensor('float32', toNchw(x, batch), [batch, 3, 512, 512]);
