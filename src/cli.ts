@@ -87,7 +87,7 @@ program
   .option('--max-detections <n>', 'maximum detections per frame (default: the model\'s, 100 for face)', integer('--max-detections'))
   .option('--class-agnostic', 'NMS across classes instead of per class', false)
   .option('--soft-nms', 'Gaussian soft-NMS instead of hard NMS', false)
-  .option('--batch <n>', 'frames per inference batch', integer('--batch'), DEFAULTS.batch)
+  .option('--batch <n|auto>', 'frames per inference batch; auto: 1 on CPU engines, 8 on a GPU', (v: string) => (v === 'auto' ? v : integer('--batch')(v)), DEFAULTS.batch)
   .option('--max-wait-ms <ms>', 'longest wait for a batch to fill', number('--max-wait-ms'), DEFAULTS.maxWaitMs)
   .addOption(new Option('--engine <engine>', 'inference engine').choices(['auto', 'onnx', 'tfjs']).default(DEFAULTS.engine))
   .addOption(new Option('--backend <backend>', 'TF.js backend (implies --engine tfjs when not auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default(DEFAULTS.backend))
@@ -109,7 +109,7 @@ program
       maxDetections: o.maxDetections as number | undefined,
       classAgnostic: o.classAgnostic as boolean,
       softNms: o.softNms as boolean,
-      batch: o.batch as number,
+      batch: o.batch as number | 'auto',
       maxWaitMs: o.maxWaitMs as number,
       engine: o.engine as 'auto' | 'onnx' | 'tfjs',
       backend: o.backend as string,

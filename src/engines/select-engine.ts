@@ -61,18 +61,18 @@ export async function createEngine(graph: SsdGraph, options: SelectEngineOptions
  * Decides which engine the options mean, without loading a model: explicit choices win;
  * auto prefers TF.js only with a usable GPU, then ONNX Runtime, then TF.js on the CPU.
  */
-export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string }): Promise<{ kind: EngineKind; why: string }> {
+export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string }): Promise<{ kind: EngineKind; why: string; gpu: boolean }> {
   const choice = options.engine ?? 'auto';
   const backend = options.backend ?? 'auto';
-  if (choice === 'tfjs' || choice === 'onnx') return { kind: choice, why: `--engine ${choice}` };
-  if (backend !== 'auto') return { kind: 'tfjs', why: `--backend ${backend} implies the tfjs engine` };
   const { gpuTfjsAvailable } = await import('./tfjs-backend.js');
   const gpu = await gpuTfjsAvailable();
-  if (gpu.ok) return { kind: 'tfjs', why: `auto: tfjs-node-gpu has a usable GPU (${gpu.reason})` };
+  if (choice === 'tfjs' || choice === 'onnx') return { kind: choice, why: `--engine ${choice}`, gpu: choice === 'tfjs' && gpu.ok && backend !== 'wasm' && backend !== 'cpu' };
+  if (backend !== 'auto') return { kind: 'tfjs', why: `--backend ${backend} implies the tfjs engine`, gpu: backend === 'tensorflow' && gpu.ok };
+  if (gpu.ok) return { kind: 'tfjs', why: `auto: tfjs-node-gpu has a usable GPU (${gpu.reason})`, gpu: true };
   const { onnxRuntimeAvailable } = await import('./onnx.js');
   const ort = await onnxRuntimeAvailable();
-  if (ort.ok) return { kind: 'onnx', why: `auto: no usable GPU for tfjs (${gpu.reason}); onnxruntime-node is the fastest CPU engine` };
-  return { kind: 'tfjs', why: `auto: no GPU (${gpu.reason}) and onnxruntime-node unavailable (${ort.reason})` };
+  if (ort.ok) return { kind: 'onnx', why: `auto: no usable GPU for tfjs (${gpu.reason}); onnxruntime-node is the fastest CPU engine`, gpu: false };
+  return { kind: 'tfjs', why: `auto: no GPU (${gpu.reason}) and onnxruntime-node unavailable (${ort.reason})`, gpu: false };
 }
 
 /** The same engine with another `reason` line. */

@@ -36,13 +36,15 @@ export interface DetectionSession {
  */
 export async function openDetection(input: string, options: DetectOptions = {}): Promise<DetectionSession> {
   validateDetectOptions(options);
-  const batch = options.batch ?? DEFAULTS.batch;
   const maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs;
   const [info, model] = await Promise.all([
     probeInput(input, { ffprobePath: options.ffprobePath }),
     loadModel(options.model ?? DEFAULTS.model),
   ]);
-  const engine = await openEngine(model, options, Math.min(batch, 8));
+  const pick = await resolveEngineKind({ engine: options.engine ?? DEFAULTS.engine, backend: options.backend });
+  const requested = options.batch ?? DEFAULTS.batch;
+  const batch = requested === 'auto' ? (pick.gpu ? DEFAULTS.gpuBatch : 1) : requested;
+  const engine = await openEngine(model, options, pick, Math.min(batch, 8));
   const detector = new SsdDetector(model.descriptor, engine, resolvePostprocess(options, model.descriptor));
   const sourceId = path.basename(input);
   const decodeMs = new WeakMap<Frame, number>();
@@ -76,9 +78,13 @@ export async function openDetection(input: string, options: DetectOptions = {}):
  * would otherwise block the event loop that reads ffmpeg's pipes, preprocesses the next batch and
  * writes outputs. TF.js stays on the main thread (tfjs-node's native addon is not worker-safe).
  */
-async function openEngine(model: LoadedModel, options: DetectOptions, warmupBatch: number): Promise<Engine> {
+async function openEngine(
+  model: LoadedModel,
+  options: DetectOptions,
+  pick: Awaited<ReturnType<typeof resolveEngineKind>>,
+  warmupBatch: number,
+): Promise<Engine> {
   const engineOptions = { engine: options.engine ?? DEFAULTS.engine, backend: options.backend, threads: options.threads, warmupBatch };
-  const pick = await resolveEngineKind(engineOptions);
   if (pick.kind !== 'onnx' || options.inProcess) return createEngine(model.graph, engineOptions);
   const engine = await createWorkerEngine(model.descriptorPath, { ...engineOptions, engine: 'onnx' });
   return withReason(engine, `${pick.why}; ${engine.reason.replace(/^--engine onnx; /, '')}`);
@@ -95,7 +101,8 @@ export function detect(input: string, options: DetectOptions = {}): Observable<F
     let session: DetectionSession | null = null;
     let closed = false;
     let inner: { unsubscribe(): void } | null = null;
-    const flow = new FlowControl(Math.max(DEFAULTS.maxInFlight, (options.batch ?? DEFAULTS.batch) * 4));
+    const batch = typeof options.batch === 'number' ? options.batch : DEFAULTS.gpuBatch;
+    const flow = new FlowControl(Math.max(DEFAULTS.maxInFlight, batch * 4));
     openDetection(input, options).then(
       (s) => {
         session = s;

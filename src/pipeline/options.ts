@@ -7,7 +7,11 @@ export const DEFAULTS = {
   model: 'face',
   engine: 'auto' as EngineChoice,
   backend: 'auto',
-  batch: 4,
+  /** 'auto': 1 on CPU engines (batching gave no throughput there and adds latency: ssdpipe bench),
+   *  8 on a GPU. */
+  batch: 'auto' as const,
+  /** Batch size 'auto' picks on a GPU. */
+  gpuBatch: 8,
   maxWaitMs: 50,
   /** Frames allowed in flight between the decoder and the sinks before ffmpeg is paused. */
   maxInFlight: 32,
@@ -32,8 +36,8 @@ export interface DetectOptions {
   classAgnostic?: boolean;
   /** Soft-NMS (Gaussian) instead of hard NMS. */
   softNms?: boolean;
-  /** Frames per inference batch (default 4). */
-  batch?: number;
+  /** Frames per inference batch, or 'auto' (default: 1 on CPU engines, 8 on a GPU). */
+  batch?: number | 'auto';
   /** Longest wait for a batch to fill, ms (default 50). */
   maxWaitMs?: number;
   /** Path to ffmpeg / ffprobe (default: resolved; see ssdpipe doctor). */
@@ -67,7 +71,7 @@ export function validateDetectOptions(o: DetectOptions): void {
     if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new OptionError(name, `an integer >= ${min}`, v);
   };
   int('--max-detections', o.maxDetections, 1);
-  int('--batch', o.batch, 1);
+  if (o.batch !== 'auto') int('--batch', o.batch, 1);
   int('--threads', o.threads, 1);
   if (o.maxWaitMs !== undefined && !(Number.isFinite(o.maxWaitMs) && o.maxWaitMs >= 0)) {
     throw new OptionError('--max-wait-ms', 'a number >= 0', o.maxWaitMs);
