@@ -139,6 +139,12 @@ describe('ssdpipe CLI (end to end)', function () {
       expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--engine', 'magic']), 2, /engine/);
       expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--model', 'nope']), 1, /model/);
     });
+    it('an output path equal to the input is refused and the input kept', async () => {
+      const copy = path.join(media.dir, 'copy.mp4');
+      await writeFile(copy, await readFile(faces));
+      expectOneLineError(await cli(['detect', copy, '--video', copy]), 2, /--video/);
+      expect(await media.countFrames(copy)).to.equal(15);
+    });
     it('an unwritable output keeps the existing file', async () => {
       const blocker = path.join(media.dir, 'blocker');
       await writeFile(blocker, 'keep');

@@ -13,7 +13,7 @@ import { prepareBatches } from '../operators/prepare-batches.js';
 import { fileSource } from '../sources/file-source.js';
 import { FlowControl } from '../sources/flow-control.js';
 import { probeInput, type MediaInfo } from '../sources/probe.js';
-import { DEFAULTS, resolvePostprocess, validateDetectOptions, type DetectOptions } from './options.js';
+import { DEFAULTS, inFlightLimit, resolvePostprocess, validateDetectOptions, type DetectOptions } from './options.js';
 
 /** Everything a detection run holds open: the probed input, the model on its engine. */
 export interface DetectionSession {
@@ -24,6 +24,8 @@ export interface DetectionSession {
   readonly engine: Engine;
   readonly detector: SsdDetector;
   readonly batch: number;
+  /** Frames allowed between the decoder and the end of the pipeline (see inFlightLimit). */
+  readonly maxInFlight: number;
   /** The frames-to-detections stream; `flow` is released by whoever finishes the frames. */
   detections(flow: FlowControl, signal?: AbortSignal): Observable<FrameDetections>;
   /** Frees the engine. */
@@ -51,6 +53,7 @@ export async function openDetection(input: string, options: DetectOptions = {}):
 
   return {
     input, sourceId, info, model, engine, detector, batch,
+    maxInFlight: inFlightLimit(info.width, info.height, batch),
     detections(flow, signal) {
       let last = performance.now();
       return fileSource(input, { sourceId, signal, flow, info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
@@ -101,8 +104,6 @@ export function detect(input: string, options: DetectOptions = {}): Observable<F
     let session: DetectionSession | null = null;
     let closed = false;
     let inner: { unsubscribe(): void } | null = null;
-    const batch = typeof options.batch === 'number' ? options.batch : DEFAULTS.gpuBatch;
-    const flow = new FlowControl(Math.max(DEFAULTS.maxInFlight, batch * 4));
     openDetection(input, options).then(
       (s) => {
         session = s;
@@ -110,6 +111,7 @@ export function detect(input: string, options: DetectOptions = {}): Observable<F
           void s.close();
           return;
         }
+        const flow = new FlowControl(s.maxInFlight);
         inner = s.detections(flow, options.signal).subscribe({
           next: (fd) => {
             subscriber.next(fd);

@@ -13,8 +13,10 @@ export const DEFAULTS = {
   /** Batch size 'auto' picks on a GPU. */
   gpuBatch: 8,
   maxWaitMs: 50,
-  /** Frames allowed in flight between the decoder and the sinks before ffmpeg is paused. */
+  /** Frames allowed in flight between the decoder and the sinks before ffmpeg is paused... */
   maxInFlight: 32,
+  /** ...and at most this many bytes of decoded frames (a 4K frame is 25 MB). */
+  maxInFlightBytes: 256 * 2 ** 20,
 } as const;
 
 /** Options of detect() and run(): model, engine and post-processing. */
@@ -56,6 +58,13 @@ export interface ResolvedPostprocess {
   maxDetections: number;
   classAgnostic: boolean;
   nms: 'hard' | 'soft-gaussian';
+}
+
+/** In-flight frame limit for flow control: up to maxInFlight frames and maxInFlightBytes, never
+ *  fewer than two batches (so one batch can be in the engine while the next is prepared). */
+export function inFlightLimit(width: number, height: number, batch: number): number {
+  const byBytes = Math.floor(DEFAULTS.maxInFlightBytes / (width * height * 3));
+  return Math.max(2 * batch, Math.min(DEFAULTS.maxInFlight, byBytes));
 }
 
 /** Checks option values once, before anything runs. */

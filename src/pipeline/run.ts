@@ -1,7 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Subscription, tap } from 'rxjs';
-import { OutputError } from '../errors.js';
+import { OptionError, OutputError } from '../errors.js';
 import { writeSinks } from '../operators/write-sinks.js';
 import { openAnnotatedVideo } from '../sinks/annotated-video.js';
 import { openJsonlSink } from '../sinks/jsonl.js';
@@ -9,7 +9,7 @@ import { ProgressBar } from '../sinks/progress.js';
 import type { Sink } from '../sinks/sink.js';
 import { FlowControl } from '../sources/flow-control.js';
 import { openDetection } from './detect.js';
-import { DEFAULTS, type DetectOptions } from './options.js';
+import type { DetectOptions } from './options.js';
 import { StatsCollector, type RunSummary } from './stats.js';
 
 /** Options of run(): detection plus outputs. */
@@ -30,6 +30,7 @@ export interface RunOptions extends DetectOptions {
  * output is finalized (whole JSONL lines, a playable MP4), and the summary says 'aborted'.
  */
 export async function run(input: string, options: RunOptions = {}): Promise<RunSummary> {
+  checkOutputsAreNotInput(input, options);
   const session = await openDetection(input, options);
   const sinks: Sink[] = [];
   const stats = new StatsCollector();
@@ -53,7 +54,7 @@ export async function run(input: string, options: RunOptions = {}): Promise<RunS
       );
     }
     const progress = options.progress ? new ProgressBar({ total: session.info.frameCount, stream: options.progress }) : null;
-    const flow = new FlowControl(Math.max(DEFAULTS.maxInFlight, session.batch * 4));
+    const flow = new FlowControl(session.maxInFlight);
     const stop = new AbortController();
 
     await new Promise<void>((resolve, reject) => {
@@ -112,6 +113,16 @@ export async function run(input: string, options: RunOptions = {}): Promise<RunS
   });
   if (options.stats) await writeStats(options.stats, summary);
   return summary;
+}
+
+/** Refuses an output path that is the input: the MP4 is renamed over its target when complete. */
+function checkOutputsAreNotInput(input: string, options: RunOptions): void {
+  const src = path.resolve(input);
+  for (const [flag, out] of [['--jsonl', options.jsonl], ['--video', options.video], ['--stats', options.stats]] as const) {
+    if (out && out !== '-' && path.resolve(out) === src) {
+      throw new OptionError(flag, 'an output path other than the input', out, 'choose another output file; the input would be overwritten');
+    }
+  }
 }
 
 async function writeStats(file: string, summary: RunSummary): Promise<void> {

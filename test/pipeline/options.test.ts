@@ -1,0 +1,28 @@
+import { expect } from 'chai';
+import { SsdpipeError } from '../../src/errors.js';
+import { DEFAULTS, inFlightLimit, resolvePostprocess, validateDetectOptions } from '../../src/pipeline/options.js';
+import { readDescriptor, resolveDescriptorPath } from '../../src/model/load-model.js';
+
+describe('pipeline options', () => {
+  it('bounds frames in flight by count and by bytes, never below two batches', () => {
+    expect(inFlightLimit(1280, 720, 1)).to.equal(DEFAULTS.maxInFlight); // 2.7 MB frames: the count limit
+    expect(inFlightLimit(3840, 2160, 1)).to.equal(10); // 24.9 MB frames: 256 MiB / 24.9 MB
+    expect(inFlightLimit(3840, 2160, 8)).to.equal(16); // two batches of 8
+    expect(inFlightLimit(7680, 4320, 1)).to.equal(2);
+  });
+
+  it('validates option values with the flag name', () => {
+    expect(() => validateDetectOptions({ score: 1.5 })).to.throw(SsdpipeError, /--score/);
+    expect(() => validateDetectOptions({ iou: -0.1 })).to.throw(SsdpipeError, /--iou/);
+    expect(() => validateDetectOptions({ batch: 0 })).to.throw(SsdpipeError, /--batch/);
+    expect(() => validateDetectOptions({ maxWaitMs: Number.NaN })).to.throw(SsdpipeError, /--max-wait-ms/);
+    expect(() => validateDetectOptions({ backend: 'webgl' })).to.throw(SsdpipeError, /--backend/);
+    expect(() => validateDetectOptions({ batch: 'auto', score: 0.3 })).to.not.throw();
+  });
+
+  it("fills thresholds from the model's defaults", () => {
+    const d = readDescriptor(resolveDescriptorPath('face'));
+    expect(resolvePostprocess({}, d)).to.deep.equal({ scoreThreshold: 0.5, iouThreshold: 0.5, maxDetections: 100, classAgnostic: false, nms: 'hard' });
+    expect(resolvePostprocess({ score: 0.7, softNms: true }, d)).to.include({ scoreThreshold: 0.7, nms: 'soft-gaussian' });
+  });
+});
