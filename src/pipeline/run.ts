@@ -55,21 +55,25 @@ export async function run(input: string, options: RunOptions = {}): Promise<RunS
     }
     const progress = options.progress ? new ProgressBar({ total: session.info.frameCount, stream: options.progress }) : null;
     const flow = new FlowControl(session.maxInFlight);
-    const stop = new AbortController();
 
     await new Promise<void>((resolve, reject) => {
       let sub: Subscription | null = null;
+      const settle = (err?: unknown): void => {
+        options.signal?.removeEventListener('abort', onAbort);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      // Stopping early: unsubscribing stops ffmpeg and drops the frames in flight.
       const finish = (why: RunSummary['ended']): void => {
         ended = why;
         sub?.unsubscribe();
-        stop.abort();
-        resolve();
+        settle();
       };
       const onAbort = (): void => finish('aborted');
       if (options.signal?.aborted) return finish('aborted');
       options.signal?.addEventListener('abort', onAbort, { once: true });
       sub = session
-        .detections(flow, stop.signal)
+        .detections(flow)
         .pipe(
           writeSinks(sinks),
           tap((fd) => {
@@ -82,14 +86,8 @@ export async function run(input: string, options: RunOptions = {}): Promise<RunS
           next: () => {
             if (jsonl?.closed) finish('output-closed');
           },
-          error: (err) => {
-            options.signal?.removeEventListener('abort', onAbort);
-            reject(err);
-          },
-          complete: () => {
-            options.signal?.removeEventListener('abort', onAbort);
-            resolve();
-          },
+          error: (err: unknown) => settle(err ?? new Error('pipeline failed')),
+          complete: () => settle(),
         });
     }).finally(() => {
       progress?.finish();
