@@ -14,7 +14,7 @@ export const DEFAULTS = {
   gpuBatch: 8,
   maxWaitMs: 50,
   /** Frames allowed in flight between the decoder and the sinks before ffmpeg is paused... */
-  maxInFlight: 32,
+  maxInFlight: 16,
   /** ...and at most this many bytes of decoded frames (a 4K frame is 25 MB). */
   maxInFlightBytes: 256 * 2 ** 20,
 } as const;
