@@ -34,6 +34,17 @@ function fail(err: unknown): never {
   process.exit(e.code === 'E_BAD_OPTION' ? EXIT_USAGE : EXIT_RUNTIME);
 }
 
+/** Wraps a command action so that any error becomes the one-line message and exit code. */
+function guarded<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
 /** SIGINT/SIGTERM stop the run gracefully (outputs finalized); a second signal exits at once. */
 function interruptible(): { signal: AbortSignal; interrupted: () => boolean } {
   const ac = new AbortController();
@@ -124,45 +135,39 @@ program
   .description('run a pipeline file (pipelines/*.json: input, model, options, outputs)')
   .argument('<pipeline.json>', 'pipeline file; relative paths in it are resolved against its folder')
   .option('-q, --quiet', 'no progress bar and no summary on stderr', false)
-  .action(async (file: string, o: { quiet: boolean }) => {
-    try {
+  .action(
+    guarded(async (file: string, o: { quiet: boolean }) => {
       const { loadPipelineSpec } = await import('./pipeline/spec.js');
       const { input, options } = loadPipelineSpec(file);
       await executeRun(input, options, o.quiet);
-    } catch (err) {
-      fail(err);
-    }
-  });
+    }),
+  );
 
 program
   .command('doctor')
   .description('say which ffmpeg, ffprobe, inference engine and backend ssdpipe uses, and why')
   .option('--ffmpeg <path>', 'ffmpeg binary to check')
   .option('--ffprobe <path>', 'ffprobe binary to check')
-  .action(async (o: { ffmpeg?: string; ffprobe?: string }) => {
-    try {
+  .action(
+    guarded(async (o: { ffmpeg?: string; ffprobe?: string }) => {
       const { doctor } = await import('./doctor.js');
       process.stdout.write((await doctor({ ffmpegPath: o.ffmpeg, ffprobePath: o.ffprobe })) + '\n');
-    } catch (err) {
-      fail(err);
-    }
-  });
+    }),
+  );
 
 const models = program.command('models').description('list and export models');
 models
   .command('list')
   .description('list the bundled models')
-  .action(async () => {
-    try {
+  .action(
+    guarded(async () => {
       const { listBundledModels, readDescriptor, resolveDescriptorPath } = await import('./model/load-model.js');
       for (const name of listBundledModels()) {
         const d = readDescriptor(resolveDescriptorPath(name));
         process.stdout.write(`${name}\t${d.description}\n`);
       }
-    } catch (err) {
-      fail(err);
-    }
-  });
+    }),
+  );
 models
   .command('export')
   .description('export a model as a standalone ONNX file plus a sidecar JSON (anchors, box coder, labels)')
@@ -170,16 +175,14 @@ models
   .addOption(new Option('--format <format>', 'export format').choices(['onnx']).default('onnx'))
   .addOption(new Option('--layout <layout>', 'input layout of the exported model').choices(['nhwc', 'nchw']).default('nhwc'))
   .requiredOption('-o, --output <file.onnx>', 'where to write the model (the sidecar goes to <file>.json)')
-  .action(async (model: string, o: { output: string; layout: 'nhwc' | 'nchw' }) => {
-    try {
+  .action(
+    guarded(async (model: string, o: { output: string; layout: 'nhwc' | 'nchw' }) => {
       const { loadModel } = await import('./model/load-model.js');
       const { exportOnnx } = await import('./model/export-onnx.js');
       const res = await exportOnnx(await loadModel(model), { outPath: o.output, layout: o.layout });
       process.stderr.write(`ssdpipe: wrote ${res.onnxPath} and ${res.sidecarPath}\n`);
-    } catch (err) {
-      fail(err);
-    }
-  });
+    }),
+  );
 
 program
   .command('bench')
@@ -190,8 +193,8 @@ program
   .option('--threads <n>', 'engine threads (default: all cores)', integer('--threads'))
   .option('--soak', 'only the memory soak: RSS after 1,000 and 10,000 frames (several minutes)', false)
   .option('--engines', 'only the per-frame model time of the onnx and tfjs engines (batches from --batches, default 1,4,8)', false)
-  .action(async (input: string | undefined, o: { outDir: string; batches?: string; threads?: number; soak: boolean; engines: boolean }) => {
-    try {
+  .action(
+    guarded(async (input: string | undefined, o: { outDir: string; batches?: string; threads?: number; soak: boolean; engines: boolean }) => {
       const batches = o.batches?.split(',').map((b) => integer('--batches')(b));
       const { runBenchmark, formatBench } = await import('./bench/benchmark.js');
       const result = await runBenchmark({
@@ -204,9 +207,7 @@ program
         log: (l) => process.stderr.write(`bench: ${l}\n`),
       });
       process.stdout.write(formatBench(result) + '\n' + JSON.stringify(result) + '\n');
-    } catch (err) {
-      fail(err);
-    }
-  });
+    }),
+  );
 
 program.parseAsync(process.argv).catch((err: unknown) => fail(err instanceof SsdpipeError ? err : toSsdpipeError(err)));
