@@ -11,11 +11,6 @@ export interface Frame {
   readonly data: Uint8Array;
 }
 
-/** Frames run through the model together; order is kept so results can be split back. */
-export interface FrameBatch {
-  readonly frames: readonly Frame[];
-}
-
 /** Bytes in one packed RGB24 frame. */
 export function rgbFrameBytes(width: number, height: number): number {
   return width * height * 3;

@@ -1,5 +1,3 @@
-import type { SsdGraph } from '../model/ssd-graph.js';
-
 /** What an engine returns for one batch: raw head outputs, before anchors and NMS. */
 export interface RawOutputs {
   readonly batch: number;
@@ -37,6 +35,3 @@ export interface EngineOptions {
   /** Batch size used for the warm-up run at load. */
   warmupBatch?: number;
 }
-
-/** Signature of an engine factory: lowers the graph onto a runtime, warms it up. */
-export type EngineFactory = (graph: SsdGraph, options: EngineOptions) => Promise<Engine>;
