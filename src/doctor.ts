@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { describeTfjsBackends, gpuTfjsAvailable } from './engines/tfjs-backend.js';
-import { onnxRuntimeAvailable } from './engines/onnx.js';
+import { cudaProviderInstalled, onnxRuntimeAvailable } from './engines/onnx.js';
 import { resolveFfmpeg } from './sources/ffmpeg-path.js';
 import { listBundledModels } from './model/load-model.js';
 
@@ -31,6 +31,11 @@ export async function doctor(options: DoctorOptions = {}): Promise<string> {
 
   const [ort, gpu, tfjs] = await Promise.all([onnxRuntimeAvailable(), gpuTfjsAvailable(), describeTfjsBackends()]);
   lines.push(`onnx engine: ${ort.ok ? 'available' : 'unavailable'} — ${ort.reason}`);
+  lines.push(
+    cudaProviderInstalled()
+      ? '  onnx device: cuda (the CUDA execution provider is installed; cpu if it fails to load)'
+      : '  onnx device: cpu (CUDA execution provider not installed: .npmrc skips its download; see README, GPU)',
+  );
   lines.push('tfjs backends:');
   for (const b of tfjs) lines.push(`  ${b.available ? '+' : '-'} ${b.name.padEnd(11)} ${b.reason}`);
   const auto = gpu.ok

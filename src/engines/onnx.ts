@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { EngineError, OptionError } from '../errors.js';
@@ -12,8 +15,9 @@ export type OnnxDevice = 'cpu' | 'cuda';
 
 /** Options of the ONNX Runtime engine. */
 export interface OnnxEngineOptions extends EngineOptions {
-  /** 'cpu' (default) or 'cuda' (tried first, falls back to cpu with the reason saying why). */
-  device?: OnnxDevice;
+  /** 'auto' (default: cuda when its provider is installed, else cpu), 'cpu', or 'cuda' (tried
+   *  first, falls back to cpu with the reason saying why). */
+  device?: OnnxDevice | 'auto';
   /** Where generated models are cached; default onnxCacheDir(); null: no cache. */
   cacheDir?: string | null;
 }
@@ -49,6 +53,20 @@ async function loadOrt(): Promise<typeof Ort> {
     throw new EngineError(`onnxruntime-node cannot be loaded: ${(cause as Error)?.message ?? String(cause)}`, { cause, hint: LOAD_HINT });
   });
   return ortPromise;
+}
+
+/**
+ * Whether onnxruntime-node's CUDA execution provider is installed: its install script adds
+ * libonnxruntime_providers_cuda next to the binding when CUDA was not skipped (see .npmrc).
+ */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const dir = path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+    return ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].some((f) => existsSync(path.join(dir, f)));
+  } catch {
+    return false;
+  }
 }
 
 let availability: Promise<{ ok: boolean; reason: string }> | undefined;
@@ -88,8 +106,9 @@ export function onnxRuntimeAvailable(): Promise<{ ok: boolean; reason: string }>
 export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
   const threads = options.threads ?? os.availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new OptionError('threads', 'a positive integer', options.threads);
-  const device = options.device ?? 'cpu';
-  if (device !== 'cpu' && device !== 'cuda') throw new OptionError('device', '"cpu" or "cuda"', options.device);
+  const requested = options.device ?? 'auto';
+  if (requested !== 'auto' && requested !== 'cpu' && requested !== 'cuda') throw new OptionError('device', '"auto", "cpu" or "cuda"', options.device);
+  const device: OnnxDevice = requested === 'auto' ? (cudaProviderInstalled() ? 'cuda' : 'cpu') : requested;
   const warmupBatch = options.warmupBatch ?? DEFAULT_ONNX_WARMUP_BATCH;
   if (!Number.isInteger(warmupBatch) || warmupBatch < 0) throw new OptionError('warmupBatch', 'a non-negative integer', options.warmupBatch);
 

@@ -45,8 +45,9 @@ export async function openDetection(input: string, options: DetectOptions = {}):
   ]);
   const pick = await resolveEngineKind({ engine: options.engine ?? DEFAULTS.engine, backend: options.backend });
   const requested = options.batch ?? DEFAULTS.batch;
-  const batch = requested === 'auto' ? (pick.gpu ? DEFAULTS.gpuBatch : 1) : requested;
-  const engine = await openEngine(model, options, pick, Math.min(batch, 8));
+  const engine = await openEngine(model, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
+  const onGpu = pick.gpu || engine.backend === 'cuda';
+  const batch = requested === 'auto' ? (onGpu ? DEFAULTS.gpuBatch : 1) : requested;
   const detector = new SsdDetector(model.descriptor, engine, resolvePostprocess(options, model.descriptor));
   const sourceId = path.basename(input);
   const decodeMs = new WeakMap<Frame, number>();

@@ -6,7 +6,7 @@ import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { EngineError, OptionError } from '../../src/errors.js';
 import { loadOrBuildOnnxModel, onnxCacheDir, onnxCacheKey, writeFileAtomic } from '../../src/engines/onnx-cache.js';
 import { buildOnnxModel } from '../../src/engines/onnx-graph.js';
-import { createOnnxEngine, onnxRuntimeAvailable, type OnnxEngine } from '../../src/engines/onnx.js';
+import { createOnnxEngine, cudaProviderInstalled, onnxRuntimeAvailable, type OnnxEngine } from '../../src/engines/onnx.js';
 import { loadModel } from '../../src/model/load-model.js';
 import type { SsdGraph } from '../../src/model/ssd-graph.js';
 import { FACE_FRAME, maxAbsDiff, randomFrames } from '../helpers/arrays.js';
@@ -122,6 +122,16 @@ describe('engines/onnx', function () {
       let err: unknown;
       await createOnnxEngine(graph, { cacheDir, ...bad }).catch((e: unknown) => { err = e; });
       expect(err, JSON.stringify(bad)).to.be.instanceOf(OptionError);
+    }
+  });
+
+  it('device auto uses cpu where the CUDA provider is not installed', async () => {
+    expect(cudaProviderInstalled()).to.equal(false); // .npmrc skips the CUDA download here
+    const e = await createOnnxEngine(graph, { threads: 1, cacheDir, warmupBatch: 0 });
+    try {
+      expect(e.backend).to.equal('cpu');
+    } finally {
+      await e.dispose();
     }
   });
 
