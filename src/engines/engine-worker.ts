@@ -24,7 +24,7 @@ port.on('message', (msg: WorkerRequest) => {
     if (msg.type === 'init') {
       try {
         const model = await loadModel(msg.model);
-        engine = await createEngine(model.graph, msg.options as SelectEngineOptions);
+        engine = await createEngine(model.graph, msg.options as SelectEngineOptions, msg.pick);
         port.postMessage({ type: 'ready', id: msg.id, kind: engine.kind, backend: engine.backend, reason: engine.reason } satisfies WorkerReply);
       } catch (err) {
         port.postMessage(errorReply(msg.id, err));

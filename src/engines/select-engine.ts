@@ -26,7 +26,7 @@ export function defaultThreads(): number {
  * backend here), else TF.js on the best backend it finds. The returned engine's `reason` says
  * why, including what was skipped.
  */
-export async function createEngine(graph: SsdGraph, options: SelectEngineOptions = {}): Promise<Engine> {
+export async function createEngine(graph: SsdGraph, options: SelectEngineOptions = {}, decided?: EnginePick): Promise<Engine> {
   const choice = options.engine ?? 'auto';
   if (!['auto', 'onnx', 'tfjs'].includes(choice)) throw new OptionError('--engine', 'auto, onnx or tfjs', choice);
   const threads = options.threads ?? defaultThreads();
@@ -45,7 +45,7 @@ export async function createEngine(graph: SsdGraph, options: SelectEngineOptions
     return withReason(e, `${why}; ${e.reason}`);
   };
 
-  const pick = await resolveEngineKind({ engine: choice, backend });
+  const pick = decided ?? (await resolveEngineKind({ engine: choice, backend }));
   try {
     return pick.kind === 'onnx' ? await onnx(pick.why) : await tfjs(pick.why);
   } catch (cause) {
@@ -57,17 +57,28 @@ export async function createEngine(graph: SsdGraph, options: SelectEngineOptions
   }
 }
 
+/** Which engine to load, why, and whether it will run on a GPU. */
+export interface EnginePick {
+  kind: EngineKind;
+  why: string;
+  gpu: boolean;
+}
+
 /**
  * Decides which engine the options mean, without loading a model: explicit choices win;
  * auto prefers TF.js only with a usable GPU, then ONNX Runtime, then TF.js on the CPU.
+ * tfjs-node-gpu is only probed when the answer depends on it (never for --engine onnx, so an
+ * ONNX engine worker thread never loads the native TF.js addon).
  */
-export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string }): Promise<{ kind: EngineKind; why: string; gpu: boolean }> {
+export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string }): Promise<EnginePick> {
   const choice = options.engine ?? 'auto';
   const backend = options.backend ?? 'auto';
+  if (choice === 'onnx') return { kind: 'onnx', why: '--engine onnx', gpu: false };
+  const mayUseGpu = backend === 'auto' || backend === 'tensorflow';
   const { gpuTfjsAvailable } = await import('./tfjs-backend.js');
-  const gpu = await gpuTfjsAvailable();
-  if (choice === 'tfjs' || choice === 'onnx') return { kind: choice, why: `--engine ${choice}`, gpu: choice === 'tfjs' && gpu.ok && backend !== 'wasm' && backend !== 'cpu' };
-  if (backend !== 'auto') return { kind: 'tfjs', why: `--backend ${backend} implies the tfjs engine`, gpu: backend === 'tensorflow' && gpu.ok };
+  const gpu = mayUseGpu ? await gpuTfjsAvailable() : { ok: false, reason: `--backend ${backend}` };
+  if (choice === 'tfjs') return { kind: 'tfjs', why: '--engine tfjs', gpu: gpu.ok };
+  if (backend !== 'auto') return { kind: 'tfjs', why: `--backend ${backend} implies the tfjs engine`, gpu: gpu.ok };
   if (gpu.ok) return { kind: 'tfjs', why: `auto: tfjs-node-gpu has a usable GPU (${gpu.reason})`, gpu: true };
   const { onnxRuntimeAvailable } = await import('./onnx.js');
   const ort = await onnxRuntimeAvailable();
@@ -76,7 +87,7 @@ export async function resolveEngineKind(options: { engine?: EngineChoice; backen
 }
 
 /** The same engine with another `reason` line. */
-export function withReason(engine: Engine, reason: string): Engine {
+function withReason(engine: Engine, reason: string): Engine {
   return {
     kind: engine.kind,
     backend: engine.backend,

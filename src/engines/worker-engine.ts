@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EngineError, SsdpipeError, type ErrorCode } from '../errors.js';
 import type { Engine, RawOutputs } from './engine.js';
-import type { SelectEngineOptions } from './select-engine.js';
+import type { EnginePick, SelectEngineOptions } from './select-engine.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 /**
@@ -23,7 +23,7 @@ function startWorker(): Worker {
  * resolves with the outputs, leaving the main thread free while the model runs. Batches still
  * run one at a time (the caller awaits each), so the worker never queues more than one.
  */
-export async function createWorkerEngine(model: string, options: SelectEngineOptions = {}): Promise<Engine> {
+export async function createWorkerEngine(model: string, options: SelectEngineOptions = {}, pick?: EnginePick): Promise<Engine> {
   const worker = startWorker();
   let nextId = 1;
   const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
@@ -56,7 +56,7 @@ export async function createWorkerEngine(model: string, options: SelectEngineOpt
 
   let ready: WorkerReply;
   try {
-    ready = await call({ type: 'init', id: nextId++, model, options: { ...options } });
+    ready = await call({ type: 'init', id: nextId++, model, options: { ...options }, pick });
   } catch (err) {
     await worker.terminate();
     throw err;

@@ -1,8 +1,10 @@
 import type { EngineKind } from './engine.js';
+import type { EnginePick } from './select-engine.js';
 
 /** Messages the main thread sends to an engine worker. */
 export type WorkerRequest =
-  | { type: 'init'; id: number; model: string; options: Record<string, unknown> }
+  /** pick: the engine decided on the main thread (else the worker decides from options). */
+  | { type: 'init'; id: number; model: string; options: Record<string, unknown>; pick?: EnginePick }
   /** input: [batch, H, W, 3] normalized NHWC; its buffer is transferred. */
   | { type: 'run'; id: number; input: Float32Array; batch: number }
   | { type: 'dispose'; id: number };

@@ -2,11 +2,12 @@ import path from 'node:path';
 import { Observable, tap } from 'rxjs';
 import type { FrameDetections } from '../detection.js';
 import type { Engine } from '../engines/engine.js';
-import { createEngine, resolveEngineKind, withReason } from '../engines/select-engine.js';
+import { createEngine, resolveEngineKind, type EnginePick } from '../engines/select-engine.js';
 import { createWorkerEngine } from '../engines/worker-engine.js';
 import type { Frame } from '../frame.js';
 import { SsdDetector } from '../model/detector.js';
-import { loadModel, type LoadedModel } from '../model/load-model.js';
+import type { ModelDescriptor } from '../model/descriptor.js';
+import { loadModel, readDescriptor, resolveDescriptorPath } from '../model/load-model.js';
 import { batchFrames } from '../operators/batch-frames.js';
 import { inferBatches } from '../operators/infer-batches.js';
 import { prepareBatches } from '../operators/prepare-batches.js';
@@ -20,7 +21,7 @@ export interface DetectionSession {
   readonly input: string;
   readonly sourceId: string;
   readonly info: MediaInfo;
-  readonly model: LoadedModel;
+  readonly descriptor: ModelDescriptor;
   readonly engine: Engine;
   readonly detector: SsdDetector;
   readonly batch: number;
@@ -39,21 +40,22 @@ export interface DetectionSession {
 export async function openDetection(input: string, options: DetectOptions = {}): Promise<DetectionSession> {
   validateDetectOptions(options);
   const maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs;
-  const [info, model] = await Promise.all([
-    probeInput(input, { ffprobePath: options.ffprobePath }),
-    loadModel(options.model ?? DEFAULTS.model),
-  ]);
+  // Only the descriptor here: the weights are read where the engine runs (an ONNX worker reads
+  // its own; reading them on this thread too would cost ~45 MB and ~40 ms for nothing).
+  const descriptorPath = resolveDescriptorPath(options.model ?? DEFAULTS.model);
+  const descriptor = readDescriptor(descriptorPath);
+  const info = await probeInput(input, { ffprobePath: options.ffprobePath });
   const pick = await resolveEngineKind({ engine: options.engine ?? DEFAULTS.engine, backend: options.backend });
   const requested = options.batch ?? DEFAULTS.batch;
-  const engine = await openEngine(model, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
+  const engine = await openEngine(descriptorPath, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
   const onGpu = pick.gpu || engine.backend === 'cuda';
   const batch = requested === 'auto' ? (onGpu ? DEFAULTS.gpuBatch : 1) : requested;
-  const detector = new SsdDetector(model.descriptor, engine, resolvePostprocess(options, model.descriptor));
+  const detector = new SsdDetector(descriptor, engine, resolvePostprocess(options, descriptor));
   const sourceId = path.basename(input);
   const decodeMs = new WeakMap<Frame, number>();
 
   return {
-    input, sourceId, info, model, engine, detector, batch,
+    input, sourceId, info, descriptor, engine, detector, batch,
     maxInFlight: inFlightLimit(info.width, info.height, batch),
     detections(flow, signal) {
       let last = performance.now();
@@ -83,15 +85,14 @@ export async function openDetection(input: string, options: DetectOptions = {}):
  * writes outputs. TF.js stays on the main thread (tfjs-node's native addon is not worker-safe).
  */
 async function openEngine(
-  model: LoadedModel,
+  descriptorPath: string,
   options: DetectOptions,
-  pick: Awaited<ReturnType<typeof resolveEngineKind>>,
+  pick: EnginePick,
   warmupBatch: number,
 ): Promise<Engine> {
   const engineOptions = { engine: options.engine ?? DEFAULTS.engine, backend: options.backend, threads: options.threads, warmupBatch };
-  if (pick.kind !== 'onnx' || options.inProcess) return createEngine(model.graph, engineOptions);
-  const engine = await createWorkerEngine(model.descriptorPath, { ...engineOptions, engine: 'onnx' });
-  return withReason(engine, `${pick.why}; ${engine.reason.replace(/^--engine onnx; /, '')}`);
+  if (pick.kind !== 'onnx' || options.inProcess) return createEngine((await loadModel(descriptorPath)).graph, engineOptions, pick);
+  return createWorkerEngine(descriptorPath, engineOptions, pick);
 }
 
 /**

@@ -102,7 +102,7 @@ export async function run(input: string, options: RunOptions = {}): Promise<RunS
   }
   const summary = stats.summary({
     dropped: Math.max(0, decoded - stats.frames),
-    model: session.model.descriptor.name,
+    model: session.descriptor.name,
     engine: session.engine.kind,
     backend: session.engine.backend,
     batch: session.batch,
