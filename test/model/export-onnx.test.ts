@@ -9,9 +9,7 @@ import { generateAnchors } from '../../src/model/anchors.js';
 import { exportOnnx, sidecarPathFor, type OnnxSidecar } from '../../src/model/export-onnx.js';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { requireWeight } from '../../src/model/weights.js';
-import { FACE_FRAME, maxAbsDiff, randomFrames } from '../helpers/arrays.js';
-
-const FRAME = FACE_FRAME;
+import { maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 
 /** [n, 512, 512, 3] -> [n, 3, 512, 512] */
 function toNchw(x: Float32Array, n: number): Float32Array {
