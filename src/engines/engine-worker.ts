@@ -9,42 +9,59 @@ import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 // (onnxruntime-node runs inference on the calling thread) does not block the main event loop,
 // where ffmpeg's pipes are read, frames preprocessed and outputs written.
 
+if (!parentPort) throw new Error('engine-worker.ts must run in a worker thread');
 const port = parentPort;
-if (!port) throw new Error('engine-worker.ts must run in a worker thread');
 
 let engine: Engine | null = null;
+
+/** The buffers of arrays that own all of theirs (a view into a shared buffer is copied instead). */
+function transferable(arrays: Float32Array[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const a of arrays) {
+    if (a.byteOffset === 0 && a.byteLength > 0 && a.byteLength === a.buffer.byteLength) buffers.add(a.buffer as ArrayBuffer);
+  }
+  return [...buffers];
+}
 
 function errorReply(id: number, err: unknown): WorkerReply {
   const e = err as Partial<SsdpipeError> & Error;
   return { type: 'error', id, error: { code: e.code ?? 'E_ENGINE', message: e.message ?? String(err), hint: e.hint } };
 }
 
+// Messages are handled one after another, in arrival order: a run posted while another runs
+// waits for it, and dispose waits for every run posted before it.
+let queue: Promise<void> = Promise.resolve();
+
 port.on('message', (msg: WorkerRequest) => {
-  void (async () => {
-    if (msg.type === 'init') {
-      try {
-        const model = await loadModel(msg.model);
-        engine = await createEngine(model.graph, msg.options as SelectEngineOptions, msg.pick);
-        port.postMessage({ type: 'ready', id: msg.id, kind: engine.kind, backend: engine.backend, reason: engine.reason } satisfies WorkerReply);
-      } catch (err) {
-        port.postMessage(errorReply(msg.id, err));
-      }
-    } else if (msg.type === 'run') {
-      try {
-        if (!engine) throw new Error('engine worker: run before init');
-        const out = await engine.run(msg.input, msg.batch);
-        port.postMessage({ type: 'result', id: msg.id, batch: out.batch, boxEncodings: out.boxEncodings, classLogits: out.classLogits } satisfies WorkerReply);
-      } catch (err) {
-        port.postMessage(errorReply(msg.id, err));
-      }
-    } else if (msg.type === 'dispose') {
-      try {
-        await engine?.dispose();
-      } finally {
-        engine = null;
-        port.postMessage({ type: 'disposed', id: msg.id } satisfies WorkerReply);
-        port.close();
-      }
-    }
-  })();
+  queue = queue.then(() => handle(msg)).catch(() => undefined); // each handler replies with its own error
 });
+
+async function handle(msg: WorkerRequest): Promise<void> {
+  if (msg.type === 'init') {
+    try {
+      const model = await loadModel(msg.model);
+      engine = await createEngine(model.graph, msg.options as SelectEngineOptions, msg.pick);
+      port.postMessage({ type: 'ready', id: msg.id, kind: engine.kind, backend: engine.backend, reason: engine.reason } satisfies WorkerReply);
+    } catch (err) {
+      port.postMessage(errorReply(msg.id, err));
+    }
+  } else if (msg.type === 'run') {
+    try {
+      if (!engine) throw new Error('engine worker: run before init');
+      const out = await engine.run(msg.input, msg.batch);
+      const reply = { type: 'result', id: msg.id, batch: out.batch, boxEncodings: out.boxEncodings, classLogits: out.classLogits, input: msg.input } satisfies WorkerReply;
+      // Moved, not copied: the outputs are this run's own, and the input goes back for reuse.
+      port.postMessage(reply, transferable([out.boxEncodings, out.classLogits, msg.input]));
+    } catch (err) {
+      port.postMessage(errorReply(msg.id, err));
+    }
+  } else if (msg.type === 'dispose') {
+    try {
+      await engine?.dispose();
+    } finally {
+      engine = null;
+      port.postMessage({ type: 'disposed', id: msg.id } satisfies WorkerReply);
+      port.close();
+    }
+  }
+}

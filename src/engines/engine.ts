@@ -5,6 +5,8 @@ export interface RawOutputs {
   readonly boxEncodings: Float32Array;
   /** [batch, numAnchors, numClasses] class logits (before sigmoid/softmax). */
   readonly classLogits: Float32Array;
+  /** The run's input, handed back when run() had to take it over (a transfer to a worker), for reuse. */
+  readonly input?: Float32Array;
 }
 
 /** Which runtime runs the graph. */
@@ -18,8 +20,13 @@ export interface Engine {
   /** One line saying why this engine and backend were chosen. */
   readonly reason: string;
   /**
+   * True when run() may be called again before earlier runs resolve: the engine queues the
+   * batches and still runs them one at a time, in call order (a worker engine).
+   */
+  readonly queuesRuns?: boolean;
+  /**
    * Runs a batch. input: [batch, inputHeight, inputWidth, 3] float32, already normalized, NHWC.
-   * Batches run one at a time: callers await each run before the next.
+   * Batches run one at a time: callers await each run before the next, unless `queuesRuns`.
    */
   run(input: Float32Array, batch: number): Promise<RawOutputs>;
   /** Frees runtime memory; the engine is unusable afterwards. */

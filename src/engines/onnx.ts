@@ -161,6 +161,9 @@ export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptio
   const C = graph.numClasses;
   const frameSize = H * W * 3;
   let disposed = false;
+  // Runs not finished yet: onnxruntime-node starts a run on a later turn of the event loop, and
+  // releasing the session before that crashes the process (a native abort), so dispose waits.
+  const running = new Set<Promise<unknown>>();
 
   const run = async (input: Float32Array, batch: number): Promise<RawOutputs> => {
     if (disposed) throw new EngineError('the onnx engine was disposed', { hint: 'create a new engine' });
@@ -171,10 +174,14 @@ export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptio
     }
     // [batch, H, W, 3] -> [batch, A, 4] and [batch, A, C]
     let out: Ort.InferenceSession.OnnxValueMapType;
+    const pending = session!.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', input, [batch, H, W, 3]) });
+    running.add(pending);
     try {
-      out = await session!.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', input, [batch, H, W, 3]) });
+      out = await pending;
     } catch (cause) {
       throw new EngineError(`ONNX Runtime failed to run a batch of ${batch}: ${firstLine(cause)}`, { cause, hint: 'try a smaller --batch or --engine tfjs' });
+    } finally {
+      running.delete(pending);
     }
     const box = out[ONNX_OUTPUT_NAMES.boxEncodings].data as Float32Array; // [batch, A, 4]
     const cls = out[ONNX_OUTPUT_NAMES.classLogits].data as Float32Array; // [batch, A, C]
@@ -210,6 +217,7 @@ export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptio
     async dispose(): Promise<void> {
       if (disposed) return;
       disposed = true;
+      await Promise.allSettled([...running]);
       await session!.release();
     },
   };

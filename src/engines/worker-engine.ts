@@ -20,8 +20,8 @@ function startWorker(): Worker {
 
 /**
  * Runs the engine `createEngine` would pick in a worker thread; `run` posts the batch there and
- * resolves with the outputs, leaving the main thread free while the model runs. Batches still
- * run one at a time (the caller awaits each), so the worker never queues more than one.
+ * resolves with the outputs, leaving the main thread free while the model runs. Batches run one
+ * at a time in the worker; a run posted before the previous one finished waits there, in order.
  */
 export async function createWorkerEngine(model: string, options: SelectEngineOptions = {}, pick?: EnginePick): Promise<Engine> {
   const worker = startWorker();
@@ -68,12 +68,14 @@ export async function createWorkerEngine(model: string, options: SelectEngineOpt
     kind: ready.kind,
     backend: ready.backend,
     reason: `${ready.reason}; in a worker thread`,
+    // The worker takes one message at a time, so runs posted early wait their turn, in order.
+    queuesRuns: true,
     async run(input: Float32Array, batch: number): Promise<RawOutputs> {
-      // The input buffer moves to the worker (no copy); callers build a new one per batch.
+      // The input buffer moves to the worker (no copy) and comes back with the result.
       const transfer = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? [input.buffer as ArrayBuffer] : [];
       const r = await call({ type: 'run', id: nextId++, input, batch }, transfer);
       if (r.type !== 'result') throw new EngineError(`engine worker answered ${r.type} to run`);
-      return { batch: r.batch, boxEncodings: r.boxEncodings, classLogits: r.classLogits };
+      return { batch: r.batch, boxEncodings: r.boxEncodings, classLogits: r.classLogits, input: r.input };
     },
     dispose(): Promise<void> {
       disposed ??= (async () => {

@@ -12,6 +12,7 @@ export type WorkerRequest =
 /** Messages an engine worker sends back. */
 export type WorkerReply =
   | { type: 'ready'; id: number; kind: EngineKind; backend: string; reason: string }
-  | { type: 'result'; id: number; batch: number; boxEncodings: Float32Array; classLogits: Float32Array }
+  /** input: the run's input, transferred back for reuse. */
+  | { type: 'result'; id: number; batch: number; boxEncodings: Float32Array; classLogits: Float32Array; input: Float32Array }
   | { type: 'disposed'; id: number }
   | { type: 'error'; id: number; error: { code: string; message: string; hint?: string } };

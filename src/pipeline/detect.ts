@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Observable, tap } from 'rxjs';
+import type { BufferPool } from '../buffer-pool.js';
 import type { FrameDetections } from '../detection.js';
 import type { Engine } from '../engines/engine.js';
 import { createEngine, resolveEngineKind, type EnginePick } from '../engines/select-engine.js';
@@ -27,8 +28,11 @@ export interface DetectionSession {
   readonly batch: number;
   /** Frames allowed between the decoder and the end of the pipeline (see inFlightLimit). */
   readonly maxInFlight: number;
-  /** The frames-to-detections stream; `flow` is released by whoever finishes the frames. */
-  detections(flow: FlowControl, signal?: AbortSignal): Observable<FrameDetections>;
+  /**
+   * The frames-to-detections stream; `flow` is released by whoever finishes the frames.
+   * With `framePool`, frame buffers come from it, and the caller gives each back when done.
+   */
+  detections(flow: FlowControl, signal?: AbortSignal, framePool?: BufferPool<Uint8Array>): Observable<FrameDetections>;
   /** Frees the engine. */
   close(): Promise<void>;
 }
@@ -57,9 +61,9 @@ export async function openDetection(input: string, options: DetectOptions = {}):
   return {
     input, sourceId, info, descriptor, engine, detector, batch,
     maxInFlight: inFlightLimit(info.width, info.height, batch),
-    detections(flow, signal) {
+    detections(flow, signal, framePool) {
       let last = performance.now();
-      return fileSource(input, { sourceId, signal, flow, info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
+      return fileSource(input, { sourceId, signal, flow, framePool, info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
         // decode: wall time between frames arriving from ffmpeg (includes time the decoder was paused).
         tap((frame) => {
           const now = performance.now();
@@ -68,7 +72,8 @@ export async function openDetection(input: string, options: DetectOptions = {}):
         }),
         batchFrames<Frame>({ size: batch, maxWaitMs }),
         prepareBatches(detector),
-        inferBatches(detector),
+        // A worker engine queues the next batch while one runs, so it never waits for this thread.
+        inferBatches(detector, { depth: engine.queuesRuns ? 2 : 1 }),
         tap((fd) => {
           const d = decodeMs.get(fd.frame);
           if (d !== undefined) fd.timings.decode = d;

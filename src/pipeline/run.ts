@@ -1,6 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Subscription, tap } from 'rxjs';
+import { bytePool } from '../buffer-pool.js';
 import { OptionError, OutputError } from '../errors.js';
 import { writeSinks } from '../operators/write-sinks.js';
 import { openAnnotatedVideo } from '../sinks/annotated-video.js';
@@ -55,6 +56,8 @@ export async function run(input: string, options: RunOptions = {}): Promise<RunS
     }
     const progress = options.progress ? new ProgressBar({ total: session.info.frameCount, stream: options.progress }) : null;
     const flow = new FlowControl(session.maxInFlight);
+    // Frames never leave run(): once the sinks have written one, its buffer is reused.
+    const framePool = bytePool(session.maxInFlight);
 
     await new Promise<void>((resolve, reject) => {
       let sub: Subscription | null = null;
@@ -73,11 +76,12 @@ export async function run(input: string, options: RunOptions = {}): Promise<RunS
       if (options.signal?.aborted) return finish('aborted');
       options.signal?.addEventListener('abort', onAbort, { once: true });
       sub = session
-        .detections(flow)
+        .detections(flow, undefined, framePool)
         .pipe(
           writeSinks(sinks),
           tap((fd) => {
             stats.record(fd);
+            framePool.give(fd.frame.data);
             flow.release(1);
             progress?.update(stats.frames);
           }),

@@ -2,6 +2,7 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { drawDetections, resolveDrawStyle, type DrawStyle } from '../annotate/draw-detections.js';
+import { bytePool } from '../buffer-pool.js';
 import { AbortedError, FfmpegError, OptionError, OutputError, SsdpipeError } from '../errors.js';
 import { resolveFfmpegTool } from '../sources/ffmpeg-path.js';
 import { spawnFfmpeg } from '../sources/ffmpeg-process.js';
@@ -79,6 +80,7 @@ export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promis
   const encoder = startEncoder(ffmpegPath, args);
 
   const name = `annotated-video ${options.path}`;
+  const copies = bytePool(4);
   let frames = 0;
   let closing: Promise<void> | null = null;
   let aborted = false;
@@ -132,9 +134,13 @@ export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promis
           hint: 'write frames of one size to each annotated video',
         });
       }
-      const rgb = drawDetections(frame, item.detections, style); // [height, width, 3] RGB24
+      const rgb = drawDetections(frame, item.detections, style, copies.take(frame.data.length)); // [height, width, 3] RGB24
       frames++;
-      if (!encoder.stdin.write(rgb)) await encoder.drained(signal);
+      // The copy is reused once the pipe has taken all of it (the write callback).
+      const written = encoder.stdin.write(rgb, (err) => {
+        if (!err) copies.give(rgb);
+      });
+      if (!written) await encoder.drained(signal);
     },
     close,
   };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Observable } from 'rxjs';
+import type { BufferPool } from '../buffer-pool.js';
 import { AbortedError, FfmpegError, InputError, OptionError, lastLine } from '../errors.js';
 import { rgbFrameBytes, type Frame } from '../frame.js';
 import { decodeRgbArgs, fileInputUrl, passthroughSyncArgs } from './ffmpeg-args.js';
@@ -14,6 +15,11 @@ export interface FileSourceOptions {
   sourceId?: string;
   /** Aborting stops ffmpeg and errors the Observable with AbortedError. */
   signal?: AbortSignal;
+  /**
+   * Where frame buffers come from. Whoever owns the pool gives each frame's data back once no one
+   * reads it (run() does, after the sinks); frames handed to other code must not be given back.
+   */
+  framePool?: BufferPool<Uint8Array>;
   /** Credit-based backpressure: reading stops while `flow.saturated`, resumes on `flow.onDrain`. */
   flow?: FlowControl;
   ffmpegPath?: string;
@@ -76,7 +82,7 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
         stdin: 'pipe', // kept open so stop() can send 'q'
       });
       proc = p;
-      const cutter = new FrameCutter(rgbFrameBytes(width, height));
+      const cutter = new FrameCutter(rgbFrameBytes(width, height), options.framePool && ((n) => options.framePool!.take(n)));
       const queue: Uint8Array[] = []; // cut but not yet emitted (held while saturated)
       let decoded = 0;
       let seq = 0;

@@ -16,7 +16,15 @@ export class FrameCutter {
   private partial: Uint8Array | null = null;
   private filled = 0;
 
-  constructor(readonly frameBytes: number) {
+  /**
+   * @param frameBytes bytes per frame
+   * @param allocate where frames assembled across chunks are put (default: a new array each);
+   *   it must return arrays of exactly frameBytes bytes
+   */
+  constructor(
+    readonly frameBytes: number,
+    private readonly allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes),
+  ) {
     if (!Number.isSafeInteger(frameBytes) || frameBytes <= 0) {
       throw new OptionError('frameBytes', 'a positive integer', frameBytes);
     }
@@ -50,7 +58,7 @@ export class FrameCutter {
     }
 
     if (offset < chunk.length) {
-      this.partial = new Uint8Array(n);
+      this.partial = this.allocate(n);
       this.partial.set(chunk.subarray(offset));
       this.filled = chunk.length - offset;
     }

@@ -58,6 +58,16 @@ describe('drawDetections', () => {
     }
   });
 
+  it('draws into a given buffer exactly what it would draw into a new one', () => {
+    const frame = grayFrame(320, 180);
+    const dets = [det([0.1, 0.2, 0.5, 0.9]), det([0.6, 0.1, 0.9, 0.4], { trackId: 3 })];
+    const fresh = drawDetections(frame, dets);
+    const reused = new Uint8Array(frame.data.length).fill(7);
+    expect(drawDetections(frame, dets, {}, reused)).to.equal(reused);
+    expect(Buffer.from(reused).equals(Buffer.from(fresh))).to.equal(true);
+    expect(() => drawDetections(frame, dets, {}, new Uint8Array(10))).to.throw(OptionError, /into/);
+  });
+
   it('never modifies the input frame', () => {
     const frame = grayFrame(320, 180);
     const copy = new Uint8Array(frame.data);

@@ -117,6 +117,14 @@ describe('engines/onnx', function () {
     expect(err).to.be.instanceOf(EngineError);
   });
 
+  it('dispose right after a run was started waits for it instead of crashing the process', async () => {
+    const e = await createOnnxEngine(graph, { threads: 1, cacheDir, warmupBatch: 0 });
+    const pending = e.run(randomFrames(1, 2), 1); // onnxruntime-node starts it on a later tick
+    await e.dispose();
+    const out = await pending;
+    expect(out.classLogits.length).to.equal(5118 * 3);
+  });
+
   it('validates options when built', async () => {
     for (const bad of [{ threads: 0 }, { threads: 1.5 }, { device: 'tpu' as 'cpu' }, { warmupBatch: -1 }]) {
       let err: unknown;

@@ -65,6 +65,27 @@ describe('createWorkerEngine (onnx in a worker thread)', function () {
     }
   });
 
+  it('queues runs posted before the previous one finished, answers them in order, and hands the input back', async () => {
+    expect(worker.queuesRuns).to.equal(true);
+    const inputs = [randomFrames(1, 1), randomFrames(1, 2), randomFrames(1, 3)];
+    const expected = await Promise.all(inputs.map((x) => local.run(x.slice(), 1)));
+    const sent = inputs.map((x) => x.slice());
+    const got = await Promise.all(sent.map((x) => worker.run(x, 1)));
+    got.forEach((g, i) => {
+      expect(maxAbsDiff(g.classLogits, expected[i].classLogits), `run ${i}`).to.equal(0);
+      expect(sent[i].byteLength, 'the input was moved to the worker').to.equal(0);
+      expect(maxAbsDiff(g.input!, inputs[i]), 'and came back intact').to.equal(0);
+    });
+  });
+
+  it('dispose waits for runs already posted (no native crash), then ends the worker', async () => {
+    const w = await createWorkerEngine(resolveDescriptorPath('face'), { engine: 'onnx', threads: 1 });
+    const runs = [w.run(randomFrames(1, 4), 1), w.run(randomFrames(1, 5), 1)];
+    await w.dispose();
+    const settled = await Promise.allSettled(runs);
+    expect(settled.map((s) => s.status)).to.deep.equal(['fulfilled', 'fulfilled']);
+  });
+
   it('dispose ends the worker; later runs fail clearly', async () => {
     const w = await createWorkerEngine(resolveDescriptorPath('face'), { engine: 'onnx', threads: 1 });
     await w.dispose();

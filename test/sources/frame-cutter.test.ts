@@ -95,6 +95,20 @@ describe('FrameCutter', () => {
     expectFrames([...fromA, ...fromB], 10, 4);
   });
 
+  it('assembles straddling frames in buffers from the allocator it was given', () => {
+    const given: Uint8Array[] = [];
+    const cutter = new FrameCutter(10, (n) => {
+      const b = new Uint8Array(n).fill(99); // stale contents must be overwritten
+      given.push(b);
+      return b;
+    });
+    const all = stream(10, 3);
+    const frames = [...cutter.push(all.subarray(0, 15)), ...cutter.push(all.subarray(15, 30))];
+    expect(given).to.have.length(1);
+    expect(frames[1]).to.equal(given[0]);
+    expectFrames(frames, 10, 3);
+  });
+
   it('returns plain Uint8Array views even when fed Buffers', () => {
     const cutter = new FrameCutter(4);
     const frames = cutter.push(Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
