@@ -187,7 +187,7 @@ models
 program
   .command('bench')
   .description('measure throughput: decode-only and inference-only ceilings, naive loops, the pipeline (table + one JSON line)')
-  .argument('[input]', 'a video file (default: a 10 s 1280x720 clip made by scripts/make-samples.mjs)')
+  .argument('[input]', 'a video file (default: a 30 s 1280x720 clip made by scripts/make-samples.mjs)')
   .option('--out-dir <dir>', 'where the generated input and outputs go', 'out/bench')
   .option('--batches <list>', 'batch sizes for the inference-only ceiling (default 1,2,4,8)')
   .option('--threads <n>', 'engine threads (default: all cores)', integer('--threads'))

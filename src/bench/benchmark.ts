@@ -23,7 +23,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 /** Options of the benchmark. */
 export interface BenchOptions {
-  /** Input video; default: a 10 s 1280x720 clip made by scripts/make-samples.mjs into outDir. */
+  /** Input video; default: a 30 s 1280x720 clip made by scripts/make-samples.mjs into outDir (long enough that start-up and the final flush do not weigh on the pipeline rows). */
   input?: string;
   /** Where the generated input and the outputs go (default out/bench). */
   outDir?: string;
@@ -79,7 +79,7 @@ function round(v: number, d: number): number {
 async function defaultInput(outDir: string): Promise<string> {
   const file = path.join(outDir, 'people.mp4');
   await new Promise<void>((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(ROOT, 'scripts', 'make-samples.mjs'), outDir, '--seconds', '10'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const p = spawn(process.execPath, [path.join(ROOT, 'scripts', 'make-samples.mjs'), outDir, '--seconds', '30'], { stdio: ['ignore', 'ignore', 'inherit'] });
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`make-samples.mjs exited with ${code}`))));
   });
