@@ -9,7 +9,8 @@ import { preprocessFrame, toSourceBox, type InputGeometry } from './preprocess.j
 /** A preprocessed batch: the model input tensor and each frame's placement in it. */
 export interface PreparedBatch {
   readonly frames: readonly Frame[];
-  /** [frames.length, inputHeight, inputWidth, 3] normalized NHWC. */
+  /** [frames.length, inputHeight, inputWidth, 3] normalized NHWC. Reused by a later prepare() once
+   *  infer() has run this batch: read it before then. */
   readonly input: Float32Array;
   readonly geometries: readonly InputGeometry[];
   readonly preprocessMs: number;
