@@ -7,6 +7,14 @@
  * Only arrays that span their whole, still attached buffer are kept: views into bigger buffers
  * and buffers transferred to another thread are left to the garbage collector.
  */
+/**
+ * True when the array spans all of its buffer, and the buffer is still attached: the buffer can
+ * then be reused or transferred to another thread without touching anyone else's data.
+ */
+export function ownsWholeBuffer(array: ArrayBufferView): boolean {
+  return array.byteOffset === 0 && array.byteLength > 0 && array.byteLength === array.buffer.byteLength;
+}
+
 export class BufferPool<T extends Uint8Array | Float32Array> {
   private readonly free = new Map<number, T[]>();
 
@@ -26,7 +34,7 @@ export class BufferPool<T extends Uint8Array | Float32Array> {
 
   /** Returns an array nobody reads any more; it may be handed out by take() from now on. */
   give(array: T): void {
-    if (array.byteOffset !== 0 || array.byteLength === 0 || array.byteLength !== array.buffer.byteLength) return;
+    if (!ownsWholeBuffer(array)) return;
     let list = this.free.get(array.length);
     if (!list) this.free.set(array.length, (list = []));
     if (list.length < this.capacity && !list.includes(array)) list.push(array);

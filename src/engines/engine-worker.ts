@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { ownsWholeBuffer } from '../buffer-pool.js';
 import { SsdpipeError } from '../errors.js';
 import { loadModel } from '../model/load-model.js';
 import type { Engine } from './engine.js';
@@ -18,7 +19,7 @@ let engine: Engine | null = null;
 function transferable(arrays: Float32Array[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const a of arrays) {
-    if (a.byteOffset === 0 && a.byteLength > 0 && a.byteLength === a.buffer.byteLength) buffers.add(a.buffer as ArrayBuffer);
+    if (ownsWholeBuffer(a)) buffers.add(a.buffer as ArrayBuffer);
   }
   return [...buffers];
 }

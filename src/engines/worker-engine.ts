@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ownsWholeBuffer } from '../buffer-pool.js';
 import { EngineError, SsdpipeError, type ErrorCode } from '../errors.js';
 import type { Engine, RawOutputs } from './engine.js';
 import type { EnginePick, SelectEngineOptions } from './select-engine.js';
@@ -72,7 +73,7 @@ export async function createWorkerEngine(model: string, options: SelectEngineOpt
     queuesRuns: true,
     async run(input: Float32Array, batch: number): Promise<RawOutputs> {
       // The input buffer moves to the worker (no copy) and comes back with the result.
-      const transfer = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? [input.buffer as ArrayBuffer] : [];
+      const transfer = ownsWholeBuffer(input) ? [input.buffer as ArrayBuffer] : [];
       const r = await call({ type: 'run', id: nextId++, input, batch }, transfer);
       if (r.type !== 'result') throw new EngineError(`engine worker answered ${r.type} to run`);
       return { batch: r.batch, boxEncodings: r.boxEncodings, classLogits: r.classLogits, input: r.input };
