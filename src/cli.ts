@@ -191,10 +191,11 @@ program
   .option('--out-dir <dir>', 'where the generated input and outputs go', 'out/bench')
   .option('--batches <list>', 'batch sizes for the inference-only ceiling (default 1,2,4,8)')
   .option('--threads <n>', 'engine threads (default: all cores)', integer('--threads'))
+  .option('--rounds <n>', 'rounds of paired ceiling / pipeline / naive-loop runs; the medians are reported (default 3)', integer('--rounds'))
   .option('--soak', 'only the memory soak: RSS after 1,000 and 10,000 frames (several minutes)', false)
   .option('--engines', 'only the per-frame model time of the onnx and tfjs engines (batches from --batches, default 1,4,8)', false)
   .action(
-    guarded(async (input: string | undefined, o: { outDir: string; batches?: string; threads?: number; soak: boolean; engines: boolean }) => {
+    guarded(async (input: string | undefined, o: { outDir: string; batches?: string; threads?: number; rounds?: number; soak: boolean; engines: boolean }) => {
       const batches = o.batches?.split(',').map((b) => integer('--batches')(b));
       const { runBenchmark, formatBench } = await import('./bench/benchmark.js');
       const result = await runBenchmark({
@@ -202,6 +203,7 @@ program
         outDir: o.outDir,
         batches,
         threads: o.threads,
+        rounds: o.rounds,
         soak: o.soak,
         enginesOnly: o.engines,
         log: (l) => process.stderr.write(`bench: ${l}\n`),
