@@ -8,12 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestMedia, FFMPEG_BIN, type TestMedia } from './helpers/media.js';
 
-// End to end: the built CLI (npm test builds first) on media generated here with real ffmpeg.
+// End to end: the ssdpipe command (bin/ssdpipe, which runs the built dist/cli.js; npm test builds
+// first) on media generated here with real ffmpeg.
 
 const exec = promisify(execFile);
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
+const BIN = path.join(ROOT, 'bin', 'ssdpipe');
 const PHOTO = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
 
 interface CliResult {
@@ -23,7 +25,9 @@ interface CliResult {
 }
 
 function cli(args: string[], opts: { onStdout?: (s: string) => void } = {}): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The launcher execs `node` from PATH: put this node first so both run the same one.
+  const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
+  const child = spawn(BIN, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => {
@@ -99,6 +103,15 @@ describe('ssdpipe CLI (end to end)', function () {
     const s = JSON.parse(await readFile(stats, 'utf8'));
     expect(s).to.include({ frames: 15, dropped: 0, model: 'face', ended: 'complete' });
     expect(s.stages.inference.p50).to.be.above(0);
+  });
+
+  it('runs node with the larger initial old space, as doctor reports', async () => {
+    const r = await cli(['doctor']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^v8 heap: --initial-old-space-size=128 /m);
+    // Run directly, without the launcher, doctor says the flag is missing and how to get it.
+    const direct = await exec(process.execPath, [CLI, 'doctor'], { cwd: ROOT });
+    expect(direct.stdout).to.match(/^v8 heap: default; the ssdpipe command \(bin\/ssdpipe\) adds --initial-old-space-size=128/m);
   });
 
   it('--jsonl - writes only JSON lines to stdout', async () => {
