@@ -6,12 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import type { FrameDetections } from '../detection.js';
+import { heapFlag } from '../doctor.js';
+import { OptionError } from '../errors.js';
 import type { Engine } from '../engines/engine.js';
 import { createEngine } from '../engines/select-engine.js';
 import type { Frame } from '../frame.js';
 import { SsdDetector } from '../model/detector.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
-import { OptionError } from '../errors.js';
 import { resolvePostprocess } from '../pipeline/options.js';
 import { run } from '../pipeline/run.js';
 import { openAnnotatedVideo } from '../sinks/annotated-video.js';
@@ -248,8 +249,7 @@ export interface BenchRound {
 
 /** e.g. 'v20.20.2 --initial-old-space-size=128' or 'v20.20.2 (default v8 heap)'. */
 function nodeDescription(): string {
-  const heap = process.execArgv.filter((a) => a.startsWith('--initial-old-space-size') || a.startsWith('--max-old-space-size'));
-  return `${process.version} ${heap.length ? heap.join(' ') : '(default v8 heap)'}`;
+  return `${process.version} ${heapFlag() ?? '(default v8 heap)'}`;
 }
 
 /** The median of a non-empty list. */
@@ -433,7 +433,7 @@ async function soak(input: string, info: MediaInfo, outDir: string, threads: num
 }
 
 /** The throughput targets, each with its measured value and whether it is met. */
-export const TARGETS: readonly { key: string; min: number; what: string }[] = [
+const TARGETS: readonly { key: string; min: number; what: string }[] = [
   { key: 'jsonl_vs_ceiling', min: 0.85, what: 'pipeline -> JSONL vs the slower ceiling' },
   { key: 'video_vs_ceiling', min: 0.7, what: 'pipeline -> JSONL + MP4 vs the slower ceiling' },
   { key: 'jsonl_vs_faceapi_loop', min: 10, what: "pipeline -> JSONL vs face-api's per-frame loop" },
@@ -465,7 +465,7 @@ export function formatBench(r: BenchResult): string {
     });
   }
   const targets = targetLines(r.ratios);
-  if (targets.length) lines.push('', 'targets (issue 4), on the medians:', ...targets);
+  if (targets.length) lines.push('', 'throughput targets, on the medians:', ...targets);
   if (r.rss) lines.push(`rss after 1,000 frames ${r.rss.after1000MiB} MiB, after 10,000 ${r.rss.after10000MiB} MiB (growth ${(r.rss.growth * 100).toFixed(1)}%)`);
   return lines.join('\n');
 }

@@ -31,6 +31,7 @@ describe('formatBench', () => {
 
   it('says which targets are met and which are not, with the measured value', () => {
     const text = formatBench(result({ jsonl_vs_ceiling: 0.9, video_vs_ceiling: 0.65, jsonl_vs_faceapi_loop: null, video_vs_naive_fast: 1.3 }));
+    expect(text).to.match(/^throughput targets, on the medians:$/m);
     expect(text).to.match(/JSONL vs the slower ceiling: 0\.9 \(target >= 0\.85\) met/);
     expect(text).to.match(/JSONL \+ MP4 vs the slower ceiling: 0\.65 \(target >= 0\.7\) NOT met/);
     expect(text).to.match(/face-api's per-frame loop: n\/a \(target >= 10\) not measured/);
@@ -42,7 +43,7 @@ describe('formatBench', () => {
     expect(lines.filter((l) => /^[12]\s+\d/.test(l))).to.have.length(2);
     expect(lines.find((l) => l.startsWith('2 '))).to.match(/52\.0\s+50\.0\s+37\.0\s+34\.0\s+0\.962\s+0\.712\s+1\.09/);
     expect(lines.find((l) => l.startsWith('pipeline -> JSONL'))).to.match(/50\.0\s+median of 3, 48\.0-51\.0$/);
-    expect(lines.some((l) => l.startsWith('targets'))).to.equal(false);
+    expect(lines.some((l) => l.startsWith('throughput targets'))).to.equal(false);
   });
 });
 
