@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import envPaths from 'env-paths';
 import type { SsdGraph } from '../model/ssd-graph.js';
@@ -7,6 +7,12 @@ import { buildOnnxModel, DEFAULT_ONNX_OPSET, type BuildOnnxOptions } from './onn
 
 /** Bumped whenever buildOnnxModel's output changes for the same graph, so old cache files are ignored. */
 export const ONNX_CACHE_FORMAT_VERSION = 1;
+
+/** A cached model not used for this long is removed the next time a new one is written. */
+export const ONNX_CACHE_MAX_UNUSED_DAYS = 30;
+
+/** A temp file this old was left by a process that died mid-write. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** Environment variable that overrides the cache directory. */
 export const CACHE_DIR_ENV = 'SSDPIPE_CACHE_DIR';
@@ -74,17 +80,94 @@ export async function loadOrBuildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptio
   const file = path.join(dir, `ssd-${key.slice(0, 32)}.onnx`);
   const sumFile = `${file}.sha256`;
   const cached = cache.rebuild ? { why: 'rebuild requested' } as { bytes?: Uint8Array; why: string } : await readVerified(file, sumFile);
-  if (cached.bytes) return { bytes: cached.bytes, path: file, hit: true, note: '' };
+  if (cached.bytes) {
+    await markUsed(file);
+    return { bytes: cached.bytes, path: file, hit: true, note: '' };
+  }
 
   const bytes = buildOnnxModel(graph, opts);
   try {
     await mkdir(dir, { recursive: true });
     await writeFileAtomic(file, bytes);
     await writeFileAtomic(sumFile, `${sha256(bytes)}\n`);
+    // A new model is the moment the cache grows, so it is the moment to drop unused ones.
+    await pruneOnnxCache(dir, { keep: [path.basename(file)] });
     return { bytes, path: file, hit: false, note: cached.why };
   } catch (err) {
     return { bytes, path: undefined, hit: false, note: `cache not written: ${(err as Error).message}` };
   }
+}
+
+/**
+ * Records that a cached model was used: its access time is set to now, its modification time
+ * kept (that is when it was written). Set explicitly, so it works on noatime mounts too.
+ */
+async function markUsed(file: string): Promise<void> {
+  try {
+    const st = await stat(file);
+    await utimes(file, new Date(), st.mtime);
+  } catch {
+    // Another process may have just pruned or replaced it; this load has its bytes already.
+  }
+}
+
+/** Options of pruneOnnxCache. */
+export interface PruneOptions {
+  /** Current time in ms (for tests). */
+  now?: number;
+  /** Models not used for longer than this are removed (default ONNX_CACHE_MAX_UNUSED_DAYS). */
+  maxUnusedMs?: number;
+  /** Model file names never removed (the one just written). */
+  keep?: readonly string[];
+}
+
+/**
+ * Removes from a cache directory the models (with their .sha256) not used for `maxUnusedMs`,
+ * checksum files whose model is gone, and temp files left by interrupted writes. Other files
+ * are never touched; failures (a file another process removed first) are ignored.
+ * Returns the names removed.
+ */
+export async function pruneOnnxCache(dir: string, options: PruneOptions = {}): Promise<string[]> {
+  const now = options.now ?? Date.now();
+  const maxUnused = options.maxUnusedMs ?? ONNX_CACHE_MAX_UNUSED_DAYS * 24 * 60 * 60 * 1000;
+  const keep = new Set(options.keep ?? []);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const present = new Set(names);
+  const removed: string[] = [];
+  const remove = async (name: string): Promise<void> => {
+    try {
+      await rm(path.join(dir, name));
+      removed.push(name);
+    } catch {
+      // already gone
+    }
+  };
+  for (const name of names) {
+    const model = /^ssd-[0-9a-f]{32}\.onnx$/.test(name);
+    const sum = /^ssd-[0-9a-f]{32}\.onnx\.sha256$/.test(name);
+    const temp = /^\.ssd-[0-9a-f]{32}\.onnx(\.sha256)?\.\d+\.[0-9a-f]{8}\.tmp$/.test(name);
+    if ((!model && !sum && !temp) || keep.has(name)) continue;
+    let st;
+    try {
+      st = await stat(path.join(dir, name));
+    } catch {
+      continue;
+    }
+    if (model && now - st.atimeMs > maxUnused) {
+      await remove(name);
+      await remove(`${name}.sha256`);
+    } else if (sum && !present.has(name.slice(0, -'.sha256'.length)) && now - st.mtimeMs > STALE_TEMP_MS) {
+      await remove(name);
+    } else if (temp && now - st.mtimeMs > STALE_TEMP_MS) {
+      await remove(name);
+    }
+  }
+  return removed;
 }
 
 /** Reads a cache file and checks it against its recorded sha256. */

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { EngineError, OptionError } from '../../src/errors.js';
-import { loadOrBuildOnnxModel, onnxCacheDir, onnxCacheKey, writeFileAtomic } from '../../src/engines/onnx-cache.js';
+import { loadOrBuildOnnxModel, onnxCacheDir, onnxCacheKey, pruneOnnxCache, writeFileAtomic } from '../../src/engines/onnx-cache.js';
 import { buildOnnxModel } from '../../src/engines/onnx-graph.js';
 import { createOnnxEngine, cudaProviderInstalled, onnxRuntimeAvailable, type OnnxEngine } from '../../src/engines/onnx.js';
 import { loadModel } from '../../src/model/load-model.js';
@@ -13,6 +13,7 @@ import { FACE_FRAME, maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 
 const FACE_API_DEMO = path.resolve('node_modules/@vladmandic/face-api/demo');
 const FRAME = FACE_FRAME;
+const DAY = 24 * 3600_000;
 
 /** A demo photo letterboxed to 512x512 (top-left, black padding), normalized x/127.5 - 1, NHWC. */
 async function demoFrame(file: string): Promise<Float32Array> {
@@ -256,6 +257,63 @@ describe('engines/onnx', function () {
       expect(onnxCacheDir({ SSDPIPE_CACHE_DIR: '/some/where' })).to.equal(path.resolve('/some/where/onnx'));
       expect(onnxCacheDir({})).to.match(/ssdpipe[\\/]+onnx$/);
       expect(onnxCacheDir({})).to.not.match(/nodejs/);
+    });
+
+    it('marks a cached model as used on a hit (access time), keeping its write time', async () => {
+      const file = engine.modelPath!;
+      const longAgo = new Date(Date.now() - 40 * DAY);
+      const written = (await stat(file)).mtime;
+      await utimes(file, longAgo, written);
+      const r = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir });
+      expect(r.hit).to.equal(true);
+      const st = await stat(file);
+      expect(Date.now() - st.atimeMs).to.be.below(60_000);
+      expect(st.mtimeMs).to.equal(written.getTime());
+    });
+
+    it('pruneOnnxCache removes models unused for 30 days, orphaned checksums and stale temp files, nothing else', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'ssdpipe-prune-'));
+      try {
+        const now = Date.now();
+        const model = (c: string): string => `ssd-${c.repeat(32)}.onnx`;
+        const put = async (name: string, ageMs: number): Promise<void> => {
+          await writeFile(path.join(dir, name), 'x');
+          const t = new Date(now - ageMs);
+          await utimes(path.join(dir, name), t, t);
+        };
+        await put(model('a'), 40 * DAY); // unused for 40 days: goes, with its checksum
+        await put(`${model('a')}.sha256`, 40 * DAY);
+        await put(model('b'), 10 * DAY); // used 10 days ago: stays
+        await put(`${model('b')}.sha256`, 40 * DAY);
+        await put(model('c'), 40 * DAY); // old but the one just written: stays
+        await put(`${model('d')}.sha256`, 2 * 3600_000); // checksum without its model: goes
+        await put(`.${model('e')}.123.0badf00d.tmp`, 2 * 3600_000); // left by a crashed write: goes
+        await put(`.${model('f')}.456.0badf00d.tmp`, 60_000); // a write in progress: stays
+        await put('notes.txt', 400 * DAY); // not ours: stays
+        const removed = await pruneOnnxCache(dir, { now, keep: [model('c')] });
+        expect(removed.sort()).to.deep.equal([`.${model('e')}.123.0badf00d.tmp`, model('a'), `${model('a')}.sha256`, `${model('d')}.sha256`].sort());
+        expect((await readdir(dir)).sort()).to.deep.equal(
+          [`.${model('f')}.456.0badf00d.tmp`, model('b'), `${model('b')}.sha256`, model('c'), 'notes.txt'].sort(),
+        );
+        expect(await pruneOnnxCache(path.join(dir, 'missing'))).to.deep.equal([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('writing a new model prunes the unused ones', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'ssdpipe-prune-'));
+      try {
+        const stale = `ssd-${'0'.repeat(32)}.onnx`;
+        await writeFile(path.join(dir, stale), 'an old model');
+        const t = new Date(Date.now() - 31 * DAY);
+        await utimes(path.join(dir, stale), t, t);
+        const r = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir: dir });
+        expect(r.hit).to.equal(false);
+        expect(await readdir(dir)).to.deep.equal([path.basename(r.path!), `${path.basename(r.path!)}.sha256`]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('writeFileAtomic replaces a file and leaves no temp files', async () => {
