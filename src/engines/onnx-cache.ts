@@ -81,7 +81,7 @@ export async function loadOrBuildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptio
   const sumFile = `${file}.sha256`;
   const cached = cache.rebuild ? { why: 'rebuild requested' } as { bytes?: Uint8Array; why: string } : await readVerified(file, sumFile);
   if (cached.bytes) {
-    await markUsed(file);
+    await markUsed(sumFile);
     return { bytes: cached.bytes, path: file, hit: true, note: '' };
   }
 
@@ -99,16 +99,12 @@ export async function loadOrBuildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptio
 }
 
 /**
- * Records that a cached model was used: its access time is set to now, its modification time
- * kept (that is when it was written). Set explicitly, so it works on noatime mounts too.
+ * Records that a cached model was used, as the modification time of its checksum file: the
+ * model file itself stays untouched, and access times are not reliable (noatime, relatime).
  */
-async function markUsed(file: string): Promise<void> {
-  try {
-    const st = await stat(file);
-    await utimes(file, new Date(), st.mtime);
-  } catch {
-    // Another process may have just pruned or replaced it; this load has its bytes already.
-  }
+async function markUsed(sumFile: string): Promise<void> {
+  const now = new Date();
+  await utimes(sumFile, now, now).catch(() => undefined); // pruned or replaced meanwhile: harmless
 }
 
 /** Options of pruneOnnxCache. */
@@ -122,7 +118,8 @@ export interface PruneOptions {
 }
 
 /**
- * Removes from a cache directory the models (with their .sha256) not used for `maxUnusedMs`,
+ * Removes from a cache directory the models (with their .sha256) not used for `maxUnusedMs`
+ * (last use: the checksum file's modification time, see markUsed),
  * checksum files whose model is gone, and temp files left by interrupted writes. Other files
  * are never touched; failures (a file another process removed first) are ignored.
  * Returns the names removed.
@@ -147,24 +144,28 @@ export async function pruneOnnxCache(dir: string, options: PruneOptions = {}): P
       // already gone
     }
   };
-  for (const name of names) {
-    const model = /^ssd-[0-9a-f]{32}\.onnx$/.test(name);
-    const sum = /^ssd-[0-9a-f]{32}\.onnx\.sha256$/.test(name);
-    const temp = /^\.ssd-[0-9a-f]{32}\.onnx(\.sha256)?\.\d+\.[0-9a-f]{8}\.tmp$/.test(name);
-    if ((!model && !sum && !temp) || keep.has(name)) continue;
-    let st;
+  const age = async (name: string): Promise<number | null> => {
     try {
-      st = await stat(path.join(dir, name));
+      return now - (await stat(path.join(dir, name))).mtimeMs;
     } catch {
-      continue;
+      return null;
     }
-    if (model && now - st.atimeMs > maxUnused) {
-      await remove(name);
-      await remove(`${name}.sha256`);
-    } else if (sum && !present.has(name.slice(0, -'.sha256'.length)) && now - st.mtimeMs > STALE_TEMP_MS) {
-      await remove(name);
-    } else if (temp && now - st.mtimeMs > STALE_TEMP_MS) {
-      await remove(name);
+  };
+  for (const name of names) {
+    if (keep.has(name)) continue;
+    if (/^ssd-[0-9a-f]{32}\.onnx$/.test(name)) {
+      // Last used: the checksum's time (set on every hit), else the model's own.
+      const unused = (await age(`${name}.sha256`)) ?? (await age(name));
+      if (unused !== null && unused > maxUnused) {
+        await remove(name);
+        await remove(`${name}.sha256`);
+      }
+    } else if (/^ssd-[0-9a-f]{32}\.onnx\.sha256$/.test(name)) {
+      const unused = await age(name);
+      if (!present.has(name.slice(0, -'.sha256'.length)) && unused !== null && unused > STALE_TEMP_MS) await remove(name);
+    } else if (/^\.ssd-[0-9a-f]{32}\.onnx(\.sha256)?\.\d+\.[0-9a-f]{8}\.tmp$/.test(name)) {
+      const unused = await age(name);
+      if (unused !== null && unused > STALE_TEMP_MS) await remove(name);
     }
   }
   return removed;

@@ -259,16 +259,16 @@ describe('engines/onnx', function () {
       expect(onnxCacheDir({})).to.not.match(/nodejs/);
     });
 
-    it('marks a cached model as used on a hit (access time), keeping its write time', async () => {
+    it('marks a cached model as used on a hit (the time of its checksum file), leaving the model file alone', async () => {
       const file = engine.modelPath!;
+      const sumFile = `${file}.sha256`;
       const longAgo = new Date(Date.now() - 40 * DAY);
-      const written = (await stat(file)).mtime;
-      await utimes(file, longAgo, written);
+      await utimes(sumFile, longAgo, longAgo);
+      const model = await stat(file);
       const r = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir });
       expect(r.hit).to.equal(true);
-      const st = await stat(file);
-      expect(Date.now() - st.atimeMs).to.be.below(60_000);
-      expect(st.mtimeMs).to.equal(written.getTime());
+      expect(Date.now() - (await stat(sumFile)).mtimeMs).to.be.below(60_000);
+      expect((await stat(file)).mtimeMs).to.equal(model.mtimeMs);
     });
 
     it('pruneOnnxCache removes models unused for 30 days, orphaned checksums and stale temp files, nothing else', async () => {
@@ -283,15 +283,16 @@ describe('engines/onnx', function () {
         };
         await put(model('a'), 40 * DAY); // unused for 40 days: goes, with its checksum
         await put(`${model('a')}.sha256`, 40 * DAY);
-        await put(model('b'), 10 * DAY); // used 10 days ago: stays
-        await put(`${model('b')}.sha256`, 40 * DAY);
+        await put(model('b'), 40 * DAY); // written 40 days ago, used 10 days ago: stays
+        await put(`${model('b')}.sha256`, 10 * DAY);
+        await put(model('1'), 40 * DAY); // no checksum: its own time counts, goes
         await put(model('c'), 40 * DAY); // old but the one just written: stays
         await put(`${model('d')}.sha256`, 2 * 3600_000); // checksum without its model: goes
         await put(`.${model('e')}.123.0badf00d.tmp`, 2 * 3600_000); // left by a crashed write: goes
         await put(`.${model('f')}.456.0badf00d.tmp`, 60_000); // a write in progress: stays
         await put('notes.txt', 400 * DAY); // not ours: stays
         const removed = await pruneOnnxCache(dir, { now, keep: [model('c')] });
-        expect(removed.sort()).to.deep.equal([`.${model('e')}.123.0badf00d.tmp`, model('a'), `${model('a')}.sha256`, `${model('d')}.sha256`].sort());
+        expect(removed.sort()).to.deep.equal([`.${model('e')}.123.0badf00d.tmp`, model('a'), `${model('a')}.sha256`, `${model('d')}.sha256`, model('1')].sort());
         expect((await readdir(dir)).sort()).to.deep.equal(
           [`.${model('f')}.456.0badf00d.tmp`, model('b'), `${model('b')}.sha256`, model('c'), 'notes.txt'].sort(),
         );
