@@ -1,26 +1,15 @@
 import os from 'node:os';
-import { describeTfjsBackends, gpuTfjsAvailable } from './engines/tfjs-backend.js';
+import { describeTfjsBackends } from './engines/tfjs-backend.js';
 import { cudaProviderInstalled, onnxRuntimeAvailable } from './engines/onnx.js';
-import { resolveFfmpeg } from './sources/ffmpeg-path.js';
-import { listBundledModels } from './model/load-model.js';
+import { defaultThreads, resolveEngineKind } from './engines/select-engine.js';
+import { resolveFfmpeg } from './ffmpeg/ffmpeg-path.js';
+import { heapLine } from './heap-flag.js';
+import { listBundledModels } from './model-io/load-model.js';
 
 /** Options of doctor(). */
 export interface DoctorOptions {
   ffmpegPath?: string;
   ffprobePath?: string;
-}
-
-/** The initial old-space size flag node runs with, if any (bin/ssdpipe sets one; see the comment there). */
-export function heapFlag(execArgv: readonly string[] = process.execArgv): string | undefined {
-  return execArgv.find((a) => a.startsWith('--initial-old-space-size'));
-}
-
-/** Whether node runs with the initial old-space size bin/ssdpipe sets. */
-export function heapLine(execArgv: readonly string[]): string {
-  const flag = heapFlag(execArgv);
-  return flag
-    ? `v8 heap: ${flag} (fewer full GCs per frame)`
-    : 'v8 heap: default; the ssdpipe command (bin/ssdpipe) adds --initial-old-space-size=128, ~5% more fps on 720p';
 }
 
 /**
@@ -43,7 +32,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<string> {
     lines.push(`ffmpeg:  NOT FOUND — ${(err as Error).message}`);
   }
 
-  const [ort, gpu, tfjs] = await Promise.all([onnxRuntimeAvailable(), gpuTfjsAvailable(), describeTfjsBackends()]);
+  const [ort, tfjs] = await Promise.all([onnxRuntimeAvailable(), describeTfjsBackends()]);
   lines.push(`onnx engine: ${ort.ok ? 'available' : 'unavailable'} — ${ort.reason}`);
   lines.push(
     cudaProviderInstalled()
@@ -52,12 +41,10 @@ export async function doctor(options: DoctorOptions = {}): Promise<string> {
   );
   lines.push('tfjs backends:');
   for (const b of tfjs) lines.push(`  ${b.available ? '+' : '-'} ${b.name.padEnd(11)} ${b.reason}`);
-  const auto = gpu.ok
-    ? `tfjs (tfjs-node-gpu with a GPU: ${gpu.reason})`
-    : ort.ok
-      ? `onnx on the CPU, ${os.availableParallelism()} threads (no usable GPU for tfjs: ${gpu.reason})`
-      : `tfjs on ${tfjs.find((b) => b.available)?.name ?? 'no backend'} (onnxruntime-node unavailable)`;
-  lines.push(`--engine auto picks: ${auto}`);
+  // The same decision `--engine auto` makes, from the same function.
+  const pick = await resolveEngineKind({ engine: 'auto', backend: 'auto' });
+  const auto = pick.kind === 'onnx' ? `onnx on the CPU, ${defaultThreads()} threads` : `tfjs${pick.gpu ? ' on a GPU' : ` on ${tfjs.find((b) => b.available)?.name ?? 'no backend'}`}`;
+  lines.push(`--engine auto picks: ${auto} (${pick.why})`);
   lines.push(`models: ${listBundledModels().join(', ')}`);
   return lines.join('\n');
 }

@@ -37,6 +37,13 @@ export class OptionError extends SsdpipeError {
   constructor(option: string, expected: string, received: unknown, hint?: string) {
     super('E_BAD_OPTION', `option ${option}: expected ${expected}, received ${formatValue(received)}`, { hint });
   }
+
+  /** An option or pipeline-file key that does not exist. */
+  static unknown(option: string, known: readonly string[]): OptionError {
+    const e = new OptionError(option, '', undefined);
+    Object.defineProperty(e, 'message', { value: `unknown option ${option}; expected one of ${known.join(', ')}` });
+    return e;
+  }
 }
 
 /** The input file or stream is missing, unreadable or has no frames. */
@@ -75,6 +82,20 @@ export class AbortedError extends SsdpipeError {
   }
 }
 
+/** Exit code of a usage error (a bad option or pipeline file). */
+export const EXIT_USAGE = 2;
+/** Exit code of any other failure. */
+export const EXIT_RUNTIME = 1;
+/** Exit code after Ctrl-C / SIGTERM stopped a run (its outputs are finalized). */
+export const EXIT_INTERRUPTED = 130;
+
+/** The process exit code for an error: the one mapping every command uses. */
+export function exitCodeFor(err: SsdpipeError): number {
+  if (err.code === 'E_BAD_OPTION') return EXIT_USAGE;
+  if (err.code === 'E_ABORTED') return EXIT_INTERRUPTED;
+  return EXIT_RUNTIME;
+}
+
 /** Wraps anything thrown into an SsdpipeError, keeping the original as cause. */
 export function toSsdpipeError(err: unknown): SsdpipeError {
   if (err instanceof SsdpipeError) return err;
@@ -90,6 +111,7 @@ export function lastLine(text: string): string {
 
 function formatValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || v === undefined) return String(v);
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {

@@ -1,11 +1,27 @@
 export { detect, openDetection, type DetectionSession } from './pipeline/detect.js';
-export { run, type RunOptions } from './pipeline/run.js';
-export { DEFAULTS, type DetectOptions } from './pipeline/options.js';
+export { run } from './pipeline/run.js';
+export type { DetectOptions, RunOptions } from './pipeline/options.js';
+export { loadPipelineSpec, parsePipelineSpec, type PipelineRun } from './pipeline/spec.js';
+export {
+  DEFAULTS,
+  detectOptionsSchema,
+  runOptionsSchema,
+  pipelineFileSchema,
+  optionMeta,
+  type OptionMeta,
+  type EngineChoice,
+  type BackendChoice,
+  type PipelineFile,
+  type ResolvedDetectOptions,
+  type ResolvedRunOptions,
+} from './config/schema.js';
+export { parseOptions } from './config/validate.js';
 export { formatSummary, StatsCollector, type RunSummary } from './pipeline/stats.js';
-export { SsdDetector, type PreparedBatch } from './model/detector.js';
-export { loadModel, listBundledModels, DEFAULT_MODEL, type LoadedModel } from './model/load-model.js';
+export { SsdDetector, type PreparedBatch } from './inference/detector.js';
+export { loadModel, listBundledModels, DEFAULT_MODEL, type LoadedModel } from './model-io/load-model.js';
+export { exportOnnx } from './model-io/export-onnx.js';
 export type { ModelDescriptor } from './model/descriptor.js';
-export { createEngine, type EngineChoice } from './engines/select-engine.js';
+export { createEngine } from './engines/select-engine.js';
 export type { Engine, EngineKind, RawOutputs } from './engines/engine.js';
 export { batchFrames, type BatchOptions } from './operators/batch-frames.js';
 export { prepareBatches } from './operators/prepare-batches.js';
@@ -19,4 +35,16 @@ export { openAnnotatedVideo } from './sinks/annotated-video.js';
 export type { Sink } from './sinks/sink.js';
 export type { Frame } from './frame.js';
 export type { Detection, FrameDetections, FrameTimings } from './detection.js';
-export * from './errors.js';
+export {
+  SsdpipeError,
+  OptionError,
+  InputError,
+  ModelError,
+  EngineError,
+  FfmpegError,
+  OutputError,
+  AbortedError,
+  exitCodeFor,
+  type ErrorCode,
+  type SsdpipeErrorOptions,
+} from './errors.js';

@@ -1,16 +1,16 @@
 import { parentPort } from 'node:worker_threads';
 import { ownsWholeBuffer } from '../buffer-pool.js';
-import { SsdpipeError } from '../errors.js';
-import { loadModel } from '../model/load-model.js';
+import { EngineError } from '../errors.js';
+import { loadModel } from '../model-io/load-model.js';
 import type { Engine } from './engine.js';
 import { createEngine, type SelectEngineOptions } from './select-engine.js';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { serializeError, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 // Runs an engine inside a worker thread, so that a runtime whose run() is synchronous
 // (onnxruntime-node runs inference on the calling thread) does not block the main event loop,
 // where ffmpeg's pipes are read, frames preprocessed and outputs written.
 
-if (!parentPort) throw new Error('engine-worker.ts must run in a worker thread');
+if (!parentPort) throw new EngineError('engine-worker.ts must run in a worker thread', { hint: 'start it with createWorkerEngine()' });
 const port = parentPort;
 
 let engine: Engine | null = null;
@@ -25,8 +25,7 @@ function transferable(arrays: Float32Array[]): ArrayBuffer[] {
 }
 
 function errorReply(id: number, err: unknown): WorkerReply {
-  const e = err as Partial<SsdpipeError> & Error;
-  return { type: 'error', id, error: { code: e.code ?? 'E_ENGINE', message: e.message ?? String(err), hint: e.hint } };
+  return { type: 'error', id, error: serializeError(err) };
 }
 
 // Messages are handled one after another, in arrival order: a run posted while another runs
@@ -48,7 +47,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
     }
   } else if (msg.type === 'run') {
     try {
-      if (!engine) throw new Error('engine worker: run before init');
+      if (!engine) throw new EngineError('engine worker: run before init', { hint: 'this looks like a bug in ssdpipe; please report it' });
       const out = await engine.run(msg.input, msg.batch);
       const reply = { type: 'result', id: msg.id, batch: out.batch, boxEncodings: out.boxEncodings, classLogits: out.classLogits, input: msg.input } satisfies WorkerReply;
       // Moved, not copied: the outputs are this run's own, and the input goes back for reuse.

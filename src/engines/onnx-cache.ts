@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import envPaths from 'env-paths';
 import type { SsdGraph } from '../model/ssd-graph.js';
-import { buildOnnxModel, DEFAULT_ONNX_OPSET, type BuildOnnxOptions } from './onnx-graph.js';
+import { buildOnnxModel, DEFAULT_ONNX_OPSET, type BuildOnnxOptions } from '../onnx/onnx-graph.js';
 
 /** Bumped whenever buildOnnxModel's output changes for the same graph, so old cache files are ignored. */
 export const ONNX_CACHE_FORMAT_VERSION = 1;
@@ -186,19 +187,4 @@ async function readVerified(file: string, sumFile: string): Promise<{ bytes?: Ui
 
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/**
- * Writes a file so readers see the old content or the new, never a part: a temp file in the
- * same directory, then rename over the target. The temp file is removed on failure.
- */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
-  }
 }

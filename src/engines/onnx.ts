@@ -5,10 +5,11 @@ import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { EngineError, OptionError } from '../errors.js';
+import { checkOption } from '../config/validate.js';
 import type { SsdGraph } from '../model/ssd-graph.js';
 import type { Engine, EngineOptions, RawOutputs } from './engine.js';
 import { loadOrBuildOnnxModel } from './onnx-cache.js';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAMES } from './onnx-graph.js';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAMES } from '../onnx/onnx-graph.js';
 
 /** Devices the ONNX engine can run on. */
 export type OnnxDevice = 'cpu' | 'cuda';
@@ -105,7 +106,7 @@ export function onnxRuntimeAvailable(): Promise<{ ok: boolean; reason: string }>
  */
 export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
   const threads = options.threads ?? os.availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new OptionError('threads', 'a positive integer', options.threads);
+  checkOption('threads', threads);
   const requested = options.device ?? 'auto';
   if (requested !== 'auto' && requested !== 'cpu' && requested !== 'cuda') throw new OptionError('device', '"auto", "cpu" or "cuda"', options.device);
   const device: OnnxDevice = requested === 'auto' ? (cudaProviderInstalled() ? 'cuda' : 'cpu') : requested;

@@ -1,10 +1,10 @@
 import os from 'node:os';
-import { EngineError, OptionError } from '../errors.js';
+import type { EngineChoice } from '../config/schema.js';
+import { checkOption } from '../config/validate.js';
+import { EngineError } from '../errors.js';
 import type { SsdGraph } from '../model/ssd-graph.js';
 import type { Engine, EngineKind } from './engine.js';
 
-/** Which engine the user asked for. */
-export type EngineChoice = 'auto' | EngineKind;
 
 /** Engine selection options (the CLI's --engine, --backend, --threads). */
 export interface SelectEngineOptions {
@@ -28,9 +28,8 @@ export function defaultThreads(): number {
  */
 export async function createEngine(graph: SsdGraph, options: SelectEngineOptions = {}, decided?: EnginePick): Promise<Engine> {
   const choice = options.engine ?? 'auto';
-  if (!['auto', 'onnx', 'tfjs'].includes(choice)) throw new OptionError('--engine', 'auto, onnx or tfjs', choice);
-  const threads = options.threads ?? defaultThreads();
-  if (!Number.isInteger(threads) || threads < 1) throw new OptionError('--threads', 'an integer >= 1', options.threads);
+  checkOption('engine', choice);
+  const threads = checkOption('threads', options.threads ?? defaultThreads());
   const backend = options.backend ?? 'auto';
   const warmupBatch = options.warmupBatch ?? 1;
 

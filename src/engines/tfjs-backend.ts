@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tfCore from '@tensorflow/tfjs-core';
 import { EngineError, OptionError } from '../errors.js';
+import { checkOption } from '../config/validate.js';
 
 // One tfjs-core for every backend.
 //
@@ -123,12 +124,8 @@ export function selectTfjsBackend(
 }
 
 async function select(requested: TfjsBackendRequest, options: SelectTfjsBackendOptions): Promise<TfjsBackendSelection> {
-  if (!TFJS_BACKEND_REQUESTS.includes(requested)) {
-    throw new OptionError('--backend', TFJS_BACKEND_REQUESTS.join(', '), requested);
-  }
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
-    throw new OptionError('--threads', 'an integer >= 1', options.threads);
-  }
+  checkOption('backend', requested);
+  if (options.threads !== undefined) checkOption('threads', options.threads);
   quietTfjs();
 
   const skipped: string[] = [];

@@ -1,5 +1,6 @@
 import type { Tensor1D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { EngineError, OptionError } from '../errors.js';
+import { checkOption } from '../config/validate.js';
 import type { ConvLayer, SsdGraph } from '../model/ssd-graph.js';
 import type { Engine, EngineOptions, RawOutputs } from './engine.js';
 import { selectTfjsBackend, TFJS_BACKEND_REQUESTS, type TfjsBackendRequest, type Tfjs } from './tfjs-backend.js';
@@ -28,7 +29,7 @@ interface LoadedLayer {
  */
 export async function createTfjsEngine(graph: SsdGraph, options: EngineOptions = {}): Promise<Engine> {
   const requested = (options.backend ?? 'auto') as TfjsBackendRequest;
-  if (!TFJS_BACKEND_REQUESTS.includes(requested)) throw new OptionError('--backend', TFJS_BACKEND_REQUESTS.join(', '), options.backend);
+  checkOption('backend', requested);
   const warmupBatch = options.warmupBatch ?? DEFAULT_TFJS_WARMUP_BATCH;
   if (!Number.isInteger(warmupBatch) || warmupBatch < 1) throw new OptionError('warmupBatch', 'an integer >= 1', options.warmupBatch);
   checkGraph(graph);

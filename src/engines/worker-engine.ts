@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ownsWholeBuffer } from '../buffer-pool.js';
-import { EngineError, SsdpipeError, type ErrorCode } from '../errors.js';
+import { EngineError } from '../errors.js';
 import type { Engine, RawOutputs } from './engine.js';
 import type { EnginePick, SelectEngineOptions } from './select-engine.js';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { reviveError, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 /**
  * Starts the worker script next to this module: engine-worker.js when built; under tsx (tests run
@@ -40,7 +40,7 @@ export async function createWorkerEngine(model: string, options: SelectEngineOpt
     if (!p) return;
     pending.delete(reply.id);
     if (reply.type === 'error') {
-      p.reject(new SsdpipeError(reply.error.code as ErrorCode, reply.error.message, { hint: reply.error.hint }));
+      p.reject(reviveError(reply.error));
     } else p.resolve(reply);
   });
   worker.on('error', (err) => failAll(new EngineError(`engine worker crashed: ${err.message}`, { cause: err })));

@@ -1,3 +1,4 @@
+import { AbortedError, EngineError, FfmpegError, InputError, ModelError, OptionError, OutputError, SsdpipeError } from '../errors.js';
 import type { EngineKind } from './engine.js';
 import type { EnginePick } from './select-engine.js';
 
@@ -15,4 +16,50 @@ export type WorkerReply =
   /** input: the run's input, transferred back for reuse. */
   | { type: 'result'; id: number; batch: number; boxEncodings: Float32Array; classLogits: Float32Array; input: Float32Array }
   | { type: 'disposed'; id: number }
-  | { type: 'error'; id: number; error: { code: string; message: string; hint?: string } };
+  | { type: 'error'; id: number; error: SerializedError };
+
+/** An error as it crosses the worker boundary: class name, code, hint and the cause chain. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  hint?: string;
+  stack?: string;
+  cause?: SerializedError;
+}
+
+/** Flattens an error (and its causes, up to a depth) into plain data for postMessage. */
+export function serializeError(err: unknown, depth = 0): SerializedError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const e = err as Error & { code?: unknown; hint?: unknown };
+  return {
+    name: e.name,
+    message: e.message,
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.hint === 'string' ? { hint: e.hint } : {}),
+    ...(e.stack ? { stack: e.stack } : {}),
+    ...(e.cause !== undefined && depth < 8 ? { cause: serializeError(e.cause, depth + 1) } : {}),
+  };
+}
+
+const ERROR_CLASSES: Record<string, new (...args: never[]) => Error> = {
+  SsdpipeError, OptionError, InputError, ModelError, EngineError, FfmpegError, OutputError, AbortedError,
+};
+
+/**
+ * Rebuilds an error sent by serializeError as an instance of its own class (so `instanceof` and
+ * the exit code still work on this side), with its code, hint, stack and causes. Anything that
+ * is not an ssdpipe error comes back as a plain Error inside an EngineError.
+ */
+export function reviveError(s: SerializedError): Error {
+  const cls = ERROR_CLASSES[s.name];
+  const e: Error = cls ? (Object.create(cls.prototype) as Error) : new Error(s.message);
+  Object.defineProperties(e, {
+    name: { value: s.name, writable: true, configurable: true },
+    message: { value: s.message, writable: true, configurable: true },
+    stack: { value: s.stack ?? `${s.name}: ${s.message}`, writable: true, configurable: true },
+  });
+  if (cls) Object.assign(e, { code: s.code, hint: s.hint, ...(s.name === 'FfmpegError' ? { stderrTail: '' } : {}) });
+  if (s.cause) Object.defineProperty(e, 'cause', { value: reviveError(s.cause), writable: true, configurable: true });
+  return cls ? e : new EngineError(`engine worker failed: ${s.message}`, { cause: e, hint: 'run ssdpipe doctor to check the engine' });
+}

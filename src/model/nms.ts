@@ -1,3 +1,4 @@
+import { checkOption } from '../config/validate.js';
 import { OptionError } from '../errors.js';
 
 /*
@@ -56,11 +57,10 @@ export interface NmsCandidate {
 
 /** Checks NMS options once (when a stage is built); throws OptionError on the first bad one. */
 export function validateNmsOptions(opts: MultiClassNmsOptions): void {
-  if (!(opts.iouThreshold >= 0 && opts.iouThreshold <= 1)) throw new OptionError('iouThreshold', 'a number in [0, 1]', opts.iouThreshold);
-  if (!(opts.scoreThreshold >= 0 && opts.scoreThreshold <= 1)) throw new OptionError('scoreThreshold', 'a number in [0, 1]', opts.scoreThreshold);
-  if (!(opts.maxDetections >= 1) || !(Number.isInteger(opts.maxDetections) || opts.maxDetections === Infinity)) {
-    throw new OptionError('maxDetections', 'a positive integer', opts.maxDetections);
-  }
+  // The same rules and names as the user-facing options (--iou, --score, --max-detections).
+  checkOption('iou', opts.iouThreshold);
+  checkOption('score', opts.scoreThreshold);
+  if (opts.maxDetections !== Infinity) checkOption('maxDetections', opts.maxDetections);
   if (opts.method !== undefined && opts.method !== 'hard' && opts.method !== 'soft-gaussian') {
     throw new OptionError('nms', '"hard" or "soft-gaussian"', opts.method);
   }

@@ -1,8 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { ModelError } from '../errors.js';
-import type { WeightsSource } from './descriptor.js';
 
 /** A dense float32 tensor held in JS memory (row-major, TF layouts: HWIO kernels, HWC1 depthwise). */
 export interface WeightTensor {
@@ -13,88 +9,60 @@ export interface WeightTensor {
 /** All weights of a model by name. */
 export type WeightMap = Map<string, WeightTensor>;
 
-interface ManifestEntry {
+/** One weight in a TF.js weights manifest. */
+export interface ManifestEntry {
   name: string;
   shape: number[];
   dtype: 'float32' | 'int32';
   quantization?: { scale?: number; min?: number; dtype: 'uint8' | 'uint16' | 'float16' };
 }
-interface ManifestGroup {
+/** One group of a TF.js weights manifest: its shard files and the weights they hold, in order. */
+export interface ManifestGroup {
   paths: string[];
   weights: ManifestEntry[];
 }
 
-const require = createRequire(import.meta.url);
-
-/** Absolute path of a TF.js manifest named by a WeightsSource (npm package or file path). */
-export function resolveManifestPath(source: WeightsSource, baseDir = process.cwd()): string {
-  if (source.package) {
-    let pkgJson: string;
-    try {
-      pkgJson = require.resolve(`${source.package}/package.json`);
-    } catch (cause) {
-      throw new ModelError('E_WEIGHTS', `weights package ${source.package} is not installed`, {
-        cause,
-        hint: `run npm ci (it is a dependency of ssdpipe) or npm install ${source.package}`,
-      });
-    }
-    return path.join(path.dirname(pkgJson), source.manifest);
-  }
-  return path.resolve(baseDir, source.manifest);
-}
-
 /**
- * Reads a TF.js weights manifest and its .bin shards into float32 tensors.
+ * Decodes one manifest group's weights from its shards joined into one buffer, in manifest order.
  * Quantized uint8 weights are dequantized as q * scale + min (the manifest's affine scheme).
+ * `where` names the manifest in errors.
  */
-export async function loadTfjsManifest(manifestPath: string): Promise<WeightMap> {
-  let groups: ManifestGroup[];
-  try {
-    groups = JSON.parse(await readFile(manifestPath, 'utf8')) as ManifestGroup[];
-  } catch (cause) {
-    throw new ModelError('E_WEIGHTS', `cannot read weights manifest ${manifestPath}`, {
-      cause,
-      hint: 'check the model descriptor\'s weights.manifest path',
-    });
-  }
-  const dir = path.dirname(manifestPath);
-  const out: WeightMap = new Map();
-  for (const group of groups) {
-    const shards = await Promise.all(group.paths.map((p) => readFile(path.join(dir, p))));
-    const buf = Buffer.concat(shards);
-    let offset = 0;
-    for (const w of group.weights) {
-      const size = w.shape.reduce((a, b) => a * b, 1);
-      const data = new Float32Array(size);
-      const q = w.quantization;
-      if (q && q.dtype === 'uint8') {
-        const scale = q.scale ?? 1;
-        const min = q.min ?? 0;
-        for (let i = 0; i < size; i++) data[i] = buf[offset + i] * scale + min;
-        offset += size;
-      } else if (!q && (w.dtype === 'float32' || w.dtype === 'int32')) {
-        const view = new DataView(buf.buffer, buf.byteOffset + offset, size * 4);
-        for (let i = 0; i < size; i++) data[i] = w.dtype === 'float32' ? view.getFloat32(i * 4, true) : view.getInt32(i * 4, true);
-        offset += size * 4;
-      } else {
-        throw new ModelError('E_WEIGHTS', `weight ${w.name}: unsupported dtype ${w.dtype} / quantization ${q?.dtype}`, {
-          hint: 'ssdpipe reads float32, int32 and uint8-quantized TF.js weights',
-        });
-      }
-      out.set(w.name, { shape: w.shape, data });
-    }
-    if (offset !== buf.length) {
-      throw new ModelError('E_WEIGHTS', `weights manifest ${manifestPath}: read ${offset} bytes, shards hold ${buf.length}`, {
-        hint: 'the .bin files do not match the manifest; reinstall the weights package',
+export function decodeManifestGroup(group: ManifestGroup, buf: Uint8Array, where: string, out: WeightMap = new Map()): WeightMap {
+  let offset = 0;
+  for (const w of group.weights) {
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    const q = w.quantization;
+    if (q && q.dtype === 'uint8') {
+      if (offset + size > buf.length) throw shardsTooShort(where, w.name);
+      const scale = q.scale ?? 1;
+      const min = q.min ?? 0;
+      for (let i = 0; i < size; i++) data[i] = buf[offset + i] * scale + min;
+      offset += size;
+    } else if (!q && (w.dtype === 'float32' || w.dtype === 'int32')) {
+      if (offset + size * 4 > buf.length) throw shardsTooShort(where, w.name);
+      const view = new DataView(buf.buffer, buf.byteOffset + offset, size * 4);
+      for (let i = 0; i < size; i++) data[i] = w.dtype === 'float32' ? view.getFloat32(i * 4, true) : view.getInt32(i * 4, true);
+      offset += size * 4;
+    } else {
+      throw new ModelError('E_WEIGHTS', `weight ${w.name}: unsupported dtype ${w.dtype} / quantization ${q?.dtype}`, {
+        hint: 'ssdpipe reads float32, int32 and uint8-quantized TF.js weights',
       });
     }
+    out.set(w.name, { shape: w.shape, data });
+  }
+  if (offset !== buf.length) {
+    throw new ModelError('E_WEIGHTS', `weights manifest ${where}: read ${offset} bytes, shards hold ${buf.length}`, {
+      hint: 'the .bin files do not match the manifest; reinstall the weights package',
+    });
   }
   return out;
 }
 
-/** Loads the weights a descriptor names. */
-export async function loadWeights(source: WeightsSource, baseDir?: string): Promise<WeightMap> {
-  return loadTfjsManifest(resolveManifestPath(source, baseDir));
+function shardsTooShort(where: string, name: string): ModelError {
+  return new ModelError('E_WEIGHTS', `weights manifest ${where}: the shards end before weight ${name}`, {
+    hint: 'the .bin files are truncated or do not match the manifest; reinstall the weights package',
+  });
 }
 
 /** Looks a weight up by name, failing with the name and expected shape. */

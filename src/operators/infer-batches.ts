@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { FrameDetections } from '../detection.js';
-import type { PreparedBatch } from '../model/detector.js';
+import { OptionError } from '../errors.js';
+import type { PreparedBatch } from '../inference/detector.js';
 
 /** What inferBatches needs of the detector. */
 export interface BatchInferrer {
@@ -26,7 +27,7 @@ export interface InferBatchesOptions {
  */
 export function inferBatches(detector: BatchInferrer, options: InferBatchesOptions = {}): OperatorFunction<PreparedBatch, FrameDetections> {
   const depth = options.depth ?? 1;
-  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`inferBatches: depth must be an integer >= 1, got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 1) throw new OptionError('depth', 'an integer >= 1', depth, 'inferBatches keeps 1 or 2 batches in the engine');
   return (source) =>
     new Observable<FrameDetections>((subscriber) => {
       const waiting: PreparedBatch[] = [];

@@ -6,16 +6,17 @@ import type { Engine } from '../engines/engine.js';
 import { createEngine, resolveEngineKind, type EnginePick } from '../engines/select-engine.js';
 import { createWorkerEngine } from '../engines/worker-engine.js';
 import type { Frame } from '../frame.js';
-import { SsdDetector } from '../model/detector.js';
+import { SsdDetector } from '../inference/detector.js';
 import type { ModelDescriptor } from '../model/descriptor.js';
-import { loadModel, readDescriptor, resolveDescriptorPath } from '../model/load-model.js';
+import { loadModel, readDescriptor, resolveDescriptorPath } from '../model-io/load-model.js';
 import { batchFrames } from '../operators/batch-frames.js';
 import { inferBatches } from '../operators/infer-batches.js';
 import { prepareBatches } from '../operators/prepare-batches.js';
 import { fileSource } from '../sources/file-source.js';
 import { FlowControl } from '../sources/flow-control.js';
 import { probeInput, type MediaInfo } from '../sources/probe.js';
-import { DEFAULTS, inFlightLimit, resolvePostprocess, validateDetectOptions, type DetectOptions } from './options.js';
+import { DEFAULTS, type ResolvedDetectOptions } from '../config/schema.js';
+import { inFlightLimit, resolveDetectOptions, resolvePostprocess, type DetectOptions } from './options.js';
 
 /** Everything a detection run holds open: the probed input, the model on its engine. */
 export interface DetectionSession {
@@ -41,16 +42,16 @@ export interface DetectionSession {
  * Probes the input (so a bad file fails before the model loads), loads the model and engine.
  * The probe and the model load run concurrently.
  */
-export async function openDetection(input: string, options: DetectOptions = {}): Promise<DetectionSession> {
-  validateDetectOptions(options);
-  const maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs;
+export async function openDetection(input: string, detectOptions: DetectOptions = {}): Promise<DetectionSession> {
+  const options = resolveDetectOptions(detectOptions);
+  const { maxWaitMs } = options;
   // Only the descriptor here: the weights are read where the engine runs (an ONNX worker reads
   // its own; reading them on this thread too would cost ~45 MB and ~40 ms for nothing).
-  const descriptorPath = resolveDescriptorPath(options.model ?? DEFAULTS.model);
+  const descriptorPath = resolveDescriptorPath(options.model);
   const descriptor = readDescriptor(descriptorPath);
   const info = await probeInput(input, { ffprobePath: options.ffprobePath });
-  const pick = await resolveEngineKind({ engine: options.engine ?? DEFAULTS.engine, backend: options.backend });
-  const requested = options.batch ?? DEFAULTS.batch;
+  const pick = await resolveEngineKind({ engine: options.engine, backend: options.backend });
+  const requested = options.batch;
   const engine = await openEngine(descriptorPath, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
   const onGpu = pick.gpu || engine.backend === 'cuda';
   const batch = requested === 'auto' ? (onGpu ? DEFAULTS.gpuBatch : 1) : requested;
@@ -91,12 +92,12 @@ export async function openDetection(input: string, options: DetectOptions = {}):
  */
 async function openEngine(
   descriptorPath: string,
-  options: DetectOptions,
+  options: ResolvedDetectOptions,
   pick: EnginePick,
   warmupBatch: number,
 ): Promise<Engine> {
-  const engineOptions = { engine: options.engine ?? DEFAULTS.engine, backend: options.backend, threads: options.threads, warmupBatch };
-  if (pick.kind !== 'onnx' || options.inProcess) return createEngine((await loadModel(descriptorPath)).graph, engineOptions, pick);
+  const engineOptions = { engine: options.engine, backend: options.backend, threads: options.threads, warmupBatch };
+  if (pick.kind !== 'onnx') return createEngine((await loadModel(descriptorPath)).graph, engineOptions, pick);
   return createWorkerEngine(descriptorPath, engineOptions, pick);
 }
 

@@ -10,29 +10,19 @@ import { ProgressBar } from '../sinks/progress.js';
 import type { Sink } from '../sinks/sink.js';
 import { FlowControl } from '../sources/flow-control.js';
 import { openDetection } from './detect.js';
-import type { DetectOptions } from './options.js';
+import { resolveRunOptions, type RunOptions } from './options.js';
 import { StatsCollector, type RunSummary } from './stats.js';
-
-/** Options of run(): detection plus outputs. */
-export interface RunOptions extends DetectOptions {
-  /** JSONL output path, or '-' for stdout. */
-  jsonl?: string;
-  /** Annotated MP4 output path. */
-  video?: string;
-  /** Write the run summary as JSON to this path. */
-  stats?: string;
-  /** Draw a progress bar on this stream when it is a TTY (default: none). */
-  progress?: NodeJS.WriteStream;
-}
 
 /**
  * Runs detection over a file or image and writes the outputs; resolves with the summary.
  * Stopping through options.signal ends the run cleanly: frames in flight are dropped, every
  * output is finalized (whole JSONL lines, a playable MP4), and the summary says 'aborted'.
  */
-export async function run(input: string, options: RunOptions = {}): Promise<RunSummary> {
+export async function run(input: string, runOptions: RunOptions = {}): Promise<RunSummary> {
+  const options = { ...resolveRunOptions(runOptions), signal: runOptions.signal, progress: runOptions.progress };
   checkOutputsAreNotInput(input, options);
-  const session = await openDetection(input, options);
+  const { jsonl: _j, video: _v, stats: _s, progress: _p, ...detectOptions } = options;
+  const session = await openDetection(input, detectOptions);
   const sinks: Sink[] = [];
   const stats = new StatsCollector();
   let decoded = 0;
@@ -118,7 +108,7 @@ export async function run(input: string, options: RunOptions = {}): Promise<RunS
 }
 
 /** Refuses an output path that is the input: the MP4 is renamed over its target when complete. */
-function checkOutputsAreNotInput(input: string, options: RunOptions): void {
+function checkOutputsAreNotInput(input: string, options: Pick<RunOptions, 'jsonl' | 'video' | 'stats'>): void {
   const src = path.resolve(input);
   for (const [flag, out] of [['--jsonl', options.jsonl], ['--video', options.video], ['--stats', options.stats]] as const) {
     if (out && out !== '-' && path.resolve(out) === src) {
@@ -135,3 +125,5 @@ async function writeStats(file: string, summary: RunSummary): Promise<void> {
     throw new OutputError(`cannot write stats to ${file}: ${(cause as Error).message}`, { cause });
   }
 }
+
+export type { RunOptions };

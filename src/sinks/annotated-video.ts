@@ -4,8 +4,8 @@ import type { Writable } from 'node:stream';
 import { drawDetections, resolveDrawStyle, type DrawStyle } from '../annotate/draw-detections.js';
 import { bytePool } from '../buffer-pool.js';
 import { AbortedError, FfmpegError, OptionError, OutputError, SsdpipeError } from '../errors.js';
-import { resolveFfmpegTool } from '../sources/ffmpeg-path.js';
-import { spawnFfmpeg } from '../sources/ffmpeg-process.js';
+import { resolveFfmpegTool } from '../ffmpeg/ffmpeg-path.js';
+import { spawnFfmpeg } from '../ffmpeg/ffmpeg-process.js';
 import type { Sink } from './sink.js';
 
 /** x264 quality when none is given (lower is better; 18 is visually lossless, 23 is x264's default). */

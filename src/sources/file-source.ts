@@ -4,7 +4,7 @@ import type { BufferPool } from '../buffer-pool.js';
 import { AbortedError, FfmpegError, InputError, OptionError, lastLine } from '../errors.js';
 import { rgbFrameBytes, type Frame } from '../frame.js';
 import { decodeRgbArgs, fileInputUrl, passthroughSyncArgs } from './ffmpeg-args.js';
-import { ffmpegVersion, spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
+import { ffmpegVersion, spawnFfmpeg, type FfmpegProcess } from '../ffmpeg/ffmpeg-process.js';
 import type { FlowControl } from './flow-control.js';
 import { FrameCutter } from './frame-cutter.js';
 import { checkInputFile, probeInput, type MediaInfo } from './probe.js';

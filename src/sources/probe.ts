@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { FfmpegError, InputError, lastLine } from '../errors.js';
 import { fileInputUrl, probeArgs } from './ffmpeg-args.js';
-import { runFfprobe } from './ffmpeg-process.js';
+import { runFfprobe } from '../ffmpeg/ffmpeg-process.js';
 
 /** What a source needs to know about an input before decoding it. */
 export interface MediaInfo {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatBench, median, runBenchmark, type BenchResult } from '../../src/bench/benchmark.js';
+import { formatBench, median, runBenchmark, type BenchResult } from '../../bench/benchmark.js';
 
 describe('median', () => {
   it('takes the middle value, or the mean of the two middle values', () => {

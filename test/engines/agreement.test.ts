@@ -6,8 +6,8 @@ import { createOnnxEngine } from '../../src/engines/onnx.js';
 import { createTfjsEngine } from '../../src/engines/tfjs.js';
 import type { Engine, RawOutputs } from '../../src/engines/engine.js';
 import type { Frame } from '../../src/frame.js';
-import { SsdDetector } from '../../src/model/detector.js';
-import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
+import { SsdDetector } from '../../src/inference/detector.js';
+import { loadModel, type LoadedModel } from '../../src/model-io/load-model.js';
 import { fileSource } from '../../src/sources/file-source.js';
 
 // Issue: the ONNX and TF.js engines run the same description; on the same frames their box

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { EngineError, OptionError } from '../../src/errors.js';
-import { loadOrBuildOnnxModel, onnxCacheDir, onnxCacheKey, pruneOnnxCache, writeFileAtomic } from '../../src/engines/onnx-cache.js';
-import { buildOnnxModel } from '../../src/engines/onnx-graph.js';
+import { loadOrBuildOnnxModel, onnxCacheDir, onnxCacheKey, pruneOnnxCache } from '../../src/engines/onnx-cache.js';
+import { buildOnnxModel } from '../../src/onnx/onnx-graph.js';
 import { createOnnxEngine, cudaProviderInstalled, onnxRuntimeAvailable, type OnnxEngine } from '../../src/engines/onnx.js';
-import { loadModel } from '../../src/model/load-model.js';
+import { loadModel } from '../../src/model-io/load-model.js';
 import type { SsdGraph } from '../../src/model/ssd-graph.js';
 import { FACE_FRAME, maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 
@@ -312,23 +312,6 @@ describe('engines/onnx', function () {
         const r = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir: dir });
         expect(r.hit).to.equal(false);
         expect(await readdir(dir)).to.deep.equal([path.basename(r.path!), `${path.basename(r.path!)}.sha256`]);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    });
-
-    it('writeFileAtomic replaces a file and leaves no temp files', async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'ssdpipe-atomic-'));
-      try {
-        const f = path.join(dir, 'x.bin');
-        await writeFileAtomic(f, 'one');
-        await writeFileAtomic(f, new Uint8Array([116, 119, 111]));
-        expect(await readFile(f, 'utf8')).to.equal('two');
-        let err: unknown;
-        await writeFileAtomic(path.join(dir, 'missing', 'y'), 'z').catch((e: unknown) => { err = e; });
-        expect((err as NodeJS.ErrnoException).code).to.equal('ENOENT');
-        const { readdir } = await import('node:fs/promises');
-        expect(await readdir(dir)).to.deep.equal(['x.bin']);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { createTfjsEngine } from '../../src/engines/tfjs.js';
 import type { Engine } from '../../src/engines/engine.js';
 import { EngineError } from '../../src/errors.js';
-import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
+import { loadModel, type LoadedModel } from '../../src/model-io/load-model.js';
 import { buildSsdGraph, samePadding, type ConvLayer, type SsdGraph } from '../../src/model/ssd-graph.js';
 import { referenceConv, referenceSsd } from '../helpers/reference-conv.js';
 import { maxAbsDiff } from '../helpers/arrays.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createOnnxEngine } from '../../src/engines/onnx.js';
 import { createWorkerEngine } from '../../src/engines/worker-engine.js';
 import type { Engine } from '../../src/engines/engine.js';
-import { loadModel, resolveDescriptorPath } from '../../src/model/load-model.js';
+import { loadModel, resolveDescriptorPath } from '../../src/model-io/load-model.js';
 import { SsdpipeError } from '../../src/errors.js';
 import { maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 

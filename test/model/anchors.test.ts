@@ -11,8 +11,8 @@ import {
 } from '../../src/model/anchors.js';
 import type { CaffePriorBoxSpec, TfMultipleGridAnchorSpec } from '../../src/model/descriptor.js';
 import { ModelError } from '../../src/errors.js';
-import { readDescriptor, resolveDescriptorPath } from '../../src/model/load-model.js';
-import { loadWeights } from '../../src/model/weights.js';
+import { readDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
+import { loadWeights } from '../../src/model-io/read-weights.js';
 import { readTfliteTensors, TFLITE_TYPE } from '../helpers/tflite-tensor.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -254,11 +254,11 @@ describe('nms', () => {
       expect(() => validateNmsOptions({ ...ok, method: 'soft-gaussian', sigma: 0.5, maxDetections: Infinity })).to.not.throw();
     });
     const bad: [string, object, RegExp][] = [
-      ['iou > 1', { iouThreshold: 1.5 }, /iouThreshold/],
-      ['negative score', { scoreThreshold: -0.1 }, /scoreThreshold/],
-      ['NaN score', { scoreThreshold: NaN }, /scoreThreshold/],
-      ['0 detections', { maxDetections: 0 }, /maxDetections/],
-      ['fractional detections', { maxDetections: 2.5 }, /maxDetections/],
+      ['iou > 1', { iouThreshold: 1.5 }, /--iou\b/],
+      ['negative score', { scoreThreshold: -0.1 }, /--score\b/],
+      ['NaN score', { scoreThreshold: NaN }, /--score\b/],
+      ['0 detections', { maxDetections: 0 }, /--max-detections/],
+      ['fractional detections', { maxDetections: 2.5 }, /--max-detections/],
       ['unknown method', { method: 'linear' }, /"hard" or "soft-gaussian"/],
       ['sigma 0', { sigma: 0 }, /sigma/],
     ];

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ModelError, OptionError } from '../../src/errors.js';
-import { readDescriptor, resolveDescriptorPath } from '../../src/model/load-model.js';
+import { readDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
 import { createPostprocessor, decodeDetections, type DecodeOptions, type ModelDetection, type PostprocessContext } from '../../src/model/postprocess.js';
 
 const logit = (p: number): number => Math.log(p / (1 - p));
@@ -189,8 +189,8 @@ describe('createPostprocessor', () => {
   });
 
   it('validates options once, when built', () => {
-    expect(() => createPostprocessor(face, { iouThreshold: 2 })).to.throw(OptionError, /iouThreshold/);
-    expect(() => createPostprocessor(face, { maxDetections: 0 })).to.throw(OptionError, /maxDetections/);
+    expect(() => createPostprocessor(face, { iouThreshold: 2 })).to.throw(OptionError, /--iou\b/);
+    expect(() => createPostprocessor(face, { maxDetections: 0 })).to.throw(OptionError, /--max-detections/);
     expect(() => createPostprocessor(face, { nms: 'fast' as never })).to.throw(OptionError, /nms/);
     expect(() => createPostprocessor({ ...face, labels: ['a'] })).to.throw(ModelError, /labels/);
   });

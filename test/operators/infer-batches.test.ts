@@ -1,8 +1,9 @@
 import { expect } from 'chai';
+import { OptionError } from '../../src/errors.js';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import type { FrameDetections } from '../../src/detection.js';
 import type { Frame } from '../../src/frame.js';
-import type { PreparedBatch } from '../../src/model/detector.js';
+import type { PreparedBatch } from '../../src/inference/detector.js';
 import { inferBatches, type BatchInferrer } from '../../src/operators/infer-batches.js';
 
 const frame = (seq: number): Frame => ({ source: 't', seq, ptsMs: seq * 40, width: 2, height: 2, data: new Uint8Array(12) });
@@ -92,6 +93,6 @@ describe('inferBatches', () => {
   });
 
   it('rejects a depth below 1', () => {
-    expect(() => inferBatches({ infer: async () => [] }, { depth: 0 })).to.throw(RangeError, /depth/);
+    expect(() => inferBatches({ infer: async () => [] }, { depth: 0 })).to.throw(OptionError, /depth/);
   });
 });

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { SsdpipeError } from '../../src/errors.js';
-import { DEFAULTS, inFlightLimit, resolvePostprocess, validateDetectOptions } from '../../src/pipeline/options.js';
-import { readDescriptor, resolveDescriptorPath } from '../../src/model/load-model.js';
+import { DEFAULTS } from '../../src/config/schema.js';
+import { inFlightLimit, resolveDetectOptions, resolvePostprocess, resolveRunOptions } from '../../src/pipeline/options.js';
+import { readDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
 
 describe('pipeline options', () => {
   it('bounds frames in flight by count and by bytes, never below two batches', () => {
@@ -12,12 +13,22 @@ describe('pipeline options', () => {
   });
 
   it('validates option values with the flag name', () => {
-    expect(() => validateDetectOptions({ score: 1.5 })).to.throw(SsdpipeError, /--score/);
-    expect(() => validateDetectOptions({ iou: -0.1 })).to.throw(SsdpipeError, /--iou/);
-    expect(() => validateDetectOptions({ batch: 0 })).to.throw(SsdpipeError, /--batch/);
-    expect(() => validateDetectOptions({ maxWaitMs: Number.NaN })).to.throw(SsdpipeError, /--max-wait-ms/);
-    expect(() => validateDetectOptions({ backend: 'webgl' })).to.throw(SsdpipeError, /--backend/);
-    expect(() => validateDetectOptions({ batch: 'auto', score: 0.3 })).to.not.throw();
+    expect(() => resolveDetectOptions({ score: 1.5 })).to.throw(SsdpipeError, /--score/);
+    expect(() => resolveDetectOptions({ iou: -0.1 })).to.throw(SsdpipeError, /--iou/);
+    expect(() => resolveDetectOptions({ batch: 0 })).to.throw(SsdpipeError, /--batch/);
+    expect(() => resolveDetectOptions({ maxWaitMs: Number.NaN })).to.throw(SsdpipeError, /--max-wait-ms/);
+    expect(() => resolveDetectOptions({ backend: 'webgl' } as never)).to.throw(SsdpipeError, /--backend/);
+    expect(() => resolveDetectOptions({ batch: 'auto', score: 0.3 })).to.not.throw();
+    expect(() => resolveDetectOptions({ bogus: 1 } as never)).to.throw(SsdpipeError, /unknown option bogus/);
+  });
+
+  it('fills in the defaults once, and keeps the stop signal out of validation', () => {
+    const signal = new AbortController().signal;
+    expect(resolveDetectOptions({ signal })).to.deep.equal({
+      model: 'face', engine: 'auto', backend: 'auto', batch: 'auto', maxWaitMs: 50, classAgnostic: false, softNms: false,
+    });
+    expect(resolveRunOptions({ jsonl: 'x.jsonl', progress: process.stderr })).to.include({ jsonl: 'x.jsonl', model: 'face' });
+    expect(() => resolveRunOptions({ video: '' })).to.throw(SsdpipeError, /--video/);
   });
 
   it("fills thresholds from the model's defaults", () => {

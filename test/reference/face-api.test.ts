@@ -5,8 +5,8 @@ import { loadImage, createCanvas } from '@napi-rs/canvas';
 import { createEngine } from '../../src/engines/select-engine.js';
 import type { Engine } from '../../src/engines/engine.js';
 import type { Frame } from '../../src/frame.js';
-import { SsdDetector } from '../../src/model/detector.js';
-import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
+import { SsdDetector } from '../../src/inference/detector.js';
+import { loadModel, type LoadedModel } from '../../src/model-io/load-model.js';
 
 // The reference: face-api's own SsdMobilenetv1 (same weights) on TF.js's wasm backend, with its
 // own preprocessing (pad to square, bilinear resize to 512). ssdpipe must find every reference

@@ -2,9 +2,9 @@ import { floatPool } from '../buffer-pool.js';
 import type { Detection, FrameDetections } from '../detection.js';
 import type { Engine } from '../engines/engine.js';
 import type { Frame } from '../frame.js';
-import type { ModelDescriptor } from './descriptor.js';
-import { createPostprocessor, type PostprocessOptions } from './postprocess.js';
-import { preprocessFrame, toSourceBox, type InputGeometry } from './preprocess.js';
+import type { ModelDescriptor } from '../model/descriptor.js';
+import { createPostprocessor, type PostprocessOptions } from '../model/postprocess.js';
+import { preprocessFrame, toSourceBox, type InputGeometry } from '../model/preprocess.js';
 
 /** A preprocessed batch: the model input tensor and each frame's placement in it. */
 export interface PreparedBatch {

@@ -2,9 +2,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
-import type { ModelDescriptor } from './descriptor.js';
-import { buildSsdGraph, type SsdGraph } from './ssd-graph.js';
-import { loadWeights, type WeightMap } from './weights.js';
+import type { ModelDescriptor } from '../model/descriptor.js';
+import { buildSsdGraph, type SsdGraph } from '../model/ssd-graph.js';
+import type { WeightMap } from '../model/weights.js';
+import { loadWeights } from './read-weights.js';
 
 /** The package's models/ folder (works from src/ under tsx and from dist/). */
 export const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');

@@ -6,8 +6,9 @@ import * as ort from 'onnxruntime-node';
 import { OptionError, OutputError } from '../../src/errors.js';
 import { createOnnxEngine, type OnnxEngine } from '../../src/engines/onnx.js';
 import { generateAnchors } from '../../src/model/anchors.js';
-import { exportOnnx, sidecarPathFor, type OnnxSidecar } from '../../src/model/export-onnx.js';
-import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
+import { exportOnnx } from '../../src/model-io/export-onnx.js';
+import { sidecarPathFor, type OnnxSidecar } from '../../src/onnx/onnx-sidecar.js';
+import { loadModel, type LoadedModel } from '../../src/model-io/load-model.js';
 import { requireWeight } from '../../src/model/weights.js';
 import { maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 

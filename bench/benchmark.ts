@@ -5,21 +5,21 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lastValueFrom, take, toArray } from 'rxjs';
-import type { FrameDetections } from '../detection.js';
-import { heapFlag } from '../doctor.js';
-import { OptionError } from '../errors.js';
-import type { Engine } from '../engines/engine.js';
-import { createEngine } from '../engines/select-engine.js';
-import type { Frame } from '../frame.js';
-import { SsdDetector } from '../model/detector.js';
-import { loadModel, type LoadedModel } from '../model/load-model.js';
-import { resolvePostprocess } from '../pipeline/options.js';
-import { run } from '../pipeline/run.js';
-import { openAnnotatedVideo } from '../sinks/annotated-video.js';
-import { fileSource } from '../sources/file-source.js';
-import { FlowControl } from '../sources/flow-control.js';
-import { spawnFfmpeg } from '../sources/ffmpeg-process.js';
-import { probeInput, type MediaInfo } from '../sources/probe.js';
+import type { FrameDetections } from '../src/detection.js';
+import { heapFlag } from '../src/heap-flag.js';
+import { OptionError } from '../src/errors.js';
+import type { Engine } from '../src/engines/engine.js';
+import { createEngine } from '../src/engines/select-engine.js';
+import type { Frame } from '../src/frame.js';
+import { SsdDetector } from '../src/inference/detector.js';
+import { loadModel, type LoadedModel } from '../src/model-io/load-model.js';
+import { resolvePostprocess } from '../src/pipeline/options.js';
+import { run } from '../src/pipeline/run.js';
+import { openAnnotatedVideo } from '../src/sinks/annotated-video.js';
+import { fileSource } from '../src/sources/file-source.js';
+import { FlowControl } from '../src/sources/flow-control.js';
+import { spawnFfmpeg } from '../src/ffmpeg/ffmpeg-process.js';
+import { probeInput, type MediaInfo } from '../src/sources/probe.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -404,7 +404,7 @@ async function soak(input: string, info: MediaInfo, outDir: string, threads: num
   log('memory soak: detection over 10,000 frames');
   const long = await loopedInput(input, info, 10_000, outDir);
   const rss: number[] = [];
-  const { detect } = await import('../pipeline/detect.js');
+  const { detect } = await import('../src/pipeline/detect.js');
   const t0 = performance.now();
   let n = 0;
   await new Promise<void>((resolve, reject) => {

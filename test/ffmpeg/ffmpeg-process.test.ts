@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { AbortedError, FfmpegError, SsdpipeError } from '../../src/errors.js';
 import { passthroughSyncArgs } from '../../src/sources/ffmpeg-args.js';
-import { ffmpegVersion, runFfprobe, spawnFfmpeg, STDERR_TAIL_CHARS } from '../../src/sources/ffmpeg-process.js';
+import { ffmpegVersion, runFfprobe, spawnFfmpeg, STDERR_TAIL_CHARS } from '../../src/ffmpeg/ffmpeg-process.js';
 
 /** ffmpeg args for an endless 32x24 RGB24 test pattern on stdout. */
 const ENDLESS = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=32x24:rate=25', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];

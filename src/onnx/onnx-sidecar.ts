@@ -1,25 +1,11 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { ModelError, OptionError, OutputError } from '../errors.js';
-import { writeFileAtomic } from '../engines/onnx-cache.js';
-import {
-  buildOnnxModel,
-  DEFAULT_ONNX_OPSET,
-  ONNX_INPUT_NAME,
-  ONNX_OUTPUT_NAMES,
-  type OnnxInputLayout,
-} from '../engines/onnx-graph.js';
-import { generateAnchors } from './anchors.js';
-import type { BoxCoderSpec, InputSpec, PostprocessDefaults, ScoreSpec } from './descriptor.js';
-import type { LoadedModel } from './load-model.js';
+import { ModelError } from '../errors.js';
+import { generateAnchors } from '../model/anchors.js';
+import type { BoxCoderSpec, InputSpec, ModelDescriptor, PostprocessDefaults, ScoreSpec } from '../model/descriptor.js';
+import type { SsdGraph } from '../model/ssd-graph.js';
+import { DEFAULT_ONNX_OPSET, ONNX_INPUT_NAME, ONNX_OUTPUT_NAMES, type OnnxInputLayout } from './onnx-graph.js';
 
-/** Options of exportOnnx. */
-export interface ExportOnnxOptions {
-  /** Where the .onnx goes; the sidecar is written next to it (see sidecarPathFor). */
-  outPath: string;
-  /** Layout of the exported model's input: nhwc [batch, H, W, 3] or nchw [batch, 3, H, W]. */
-  layout: OnnxInputLayout;
-}
+// The sidecar JSON written beside an exported .onnx: pure (no file I/O), so that the exporter
+// (model-io/) and any reader of exported models can share it.
 
 /** Version of the sidecar format, bumped on incompatible changes. */
 export const ONNX_SIDECAR_VERSION = 1;
@@ -75,8 +61,7 @@ export function sidecarPathFor(onnxPath: string): string {
 }
 
 /** Builds the sidecar record of a model exported with the given layout. */
-export function buildOnnxSidecar(loaded: LoadedModel, layout: OnnxInputLayout, onnxFileName: string): OnnxSidecar {
-  const { descriptor: d, graph } = loaded;
+export function buildOnnxSidecar(d: ModelDescriptor, graph: SsdGraph, layout: OnnxInputLayout, onnxFileName: string): OnnxSidecar {
   const anchors = generateAnchors(d.anchors); // [A, 4] cy, cx, h, w
   if (anchors.length !== graph.numAnchors * 4) {
     throw new ModelError('E_MODEL', `model ${d.name}: the anchor spec gives ${anchors.length / 4} anchors but the network has ${graph.numAnchors}`, {
@@ -124,38 +109,6 @@ export function buildOnnxSidecar(loaded: LoadedModel, layout: OnnxInputLayout, o
     postprocess: { ...d.postprocess },
     ...(d.license ? { license: d.license } : {}),
   };
-}
-
-/**
- * Writes the model as a standalone .onnx plus its JSON sidecar (anchors, box coder, input
- * preprocessing, labels). Both files are written atomically; the parent directory is created.
- */
-export async function exportOnnx(loaded: LoadedModel, opts: ExportOnnxOptions): Promise<{ onnxPath: string; sidecarPath: string }> {
-  if (typeof opts.outPath !== 'string' || opts.outPath.trim() === '') throw new OptionError('outPath', 'a file path', opts.outPath);
-  if (opts.layout !== 'nhwc' && opts.layout !== 'nchw') throw new OptionError('layout', '"nhwc" or "nchw"', opts.layout);
-  if (/\.json$/i.test(opts.outPath)) {
-    throw new OptionError('outPath', 'an .onnx path (the .json sidecar goes next to it)', opts.outPath, 'use e.g. -o face.onnx');
-  }
-  const onnxPath = path.resolve(opts.outPath);
-  const sidecarPath = sidecarPathFor(onnxPath);
-
-  const bytes = buildOnnxModel(loaded.graph, { inputLayout: opts.layout, opset: DEFAULT_ONNX_OPSET });
-  const sidecar = buildOnnxSidecar(loaded, opts.layout, path.basename(onnxPath));
-
-  const write = async (file: string, data: Uint8Array | string): Promise<void> => {
-    try {
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFileAtomic(file, data);
-    } catch (cause) {
-      throw new OutputError(`cannot write ${file}: ${(cause as Error).message}`, {
-        cause,
-        hint: 'check that the output directory is writable, or choose another --output path',
-      });
-    }
-  };
-  await write(onnxPath, bytes);
-  await write(sidecarPath, formatSidecar(sidecar));
-  return { onnxPath, sidecarPath };
 }
 
 /** Pretty JSON with arrays of numbers on one line, so each anchor takes one line. */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { ModelError, OptionError } from '../../src/errors.js';
-import { buildOnnxModel, toOihw, type OnnxInputLayout } from '../../src/engines/onnx-graph.js';
+import { buildOnnxModel, toOihw, type OnnxInputLayout } from '../../src/onnx/onnx-graph.js';
 import { samePadding, type ConvLayer, type HeadSpec, type SsdGraph } from '../../src/model/ssd-graph.js';
 import { referenceConv, referenceSsd } from '../helpers/reference-conv.js';
 import { maxAbsDiff } from '../helpers/arrays.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SsdpipeError } from '../../src/errors.js';
-import { resolveFfmpeg, resolveFfmpegTool, searchPath } from '../../src/sources/ffmpeg-path.js';
+import { resolveFfmpeg, resolveFfmpegTool, searchPath } from '../../src/ffmpeg/ffmpeg-path.js';
 import { FFMPEG_BIN, FFPROBE_BIN } from '../helpers/media.js';
 
 describe('resolveFfmpeg', () => {

@@ -1,0 +1,96 @@
+import type { z } from 'zod';
+import { OptionError } from '../errors.js';
+import { engineFields, ffmpegFields, modelFields, optionMeta, outputFields } from './schema.js';
+
+/** Every option field by its API name. */
+const FIELDS: Record<string, z.ZodType> = { ...modelFields, ...engineFields, ...ffmpegFields, ...outputFields };
+
+/** How a field is named in errors: in a file, its path there; else its CLI flag. */
+export interface NameStyle {
+  /** The pipeline file being read: errors then name `<file>: <field path>`. */
+  readonly file?: string;
+}
+
+/**
+ * Validates a value against a schema and returns it with the defaults filled in, or throws an
+ * OptionError for the first bad field: named by its flag (`--score`), or by its path within the
+ * file (`pipelines/x.json: outputs.csv`), with what was expected and what was received.
+ */
+export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, style: NameStyle = {}): z.output<S> {
+  const r = schema.safeParse(value ?? {}, { reportInput: true });
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const key = [...path, issue.keys[0]].join('.');
+    const known = Object.keys(shapeAt(schema, path) ?? {});
+    throw OptionError.unknown(optionName(key, style), known);
+  }
+  if (path.length === 0 && issue.code === 'invalid_type') {
+    throw new OptionError(style.file ?? 'options', 'a JSON object', issue.input);
+  }
+  if (issue.code === 'custom') {
+    // The one cross-field rule: exactly one of input / sources.
+    const v = (value ?? {}) as Record<string, unknown>;
+    throw new OptionError(optionName('input / sources', style), issue.message, v.input !== undefined ? 'both' : 'neither');
+  }
+  const leaf = fieldAt(schema, path);
+  const meta = leaf ? optionMeta.get(leaf) : undefined;
+  const name = style.file || !meta ? optionName(path.join('.'), style) : longFlag(meta.flag);
+  throw new OptionError(name, meta?.expected ?? issue.message.replace(/^Invalid input: expected /, ''), issue.input);
+}
+
+/** Checks one option by its API name, e.g. checkOption('threads', 4): the same rule and words everywhere. */
+export function checkOption<T>(key: keyof typeof FIELDS & string, value: T): T {
+  const schema = FIELDS[key];
+  const r = schema.safeParse(value);
+  if (r.success) return value;
+  const meta = optionMeta.get(schema);
+  throw new OptionError(meta ? longFlag(meta.flag) : key, meta?.expected ?? r.error.issues[0].message, value);
+}
+
+/** '--score <0..1>' -> '--score'. */
+export function longFlag(flag: string): string {
+  return flag.split(' ')[0];
+}
+
+function optionName(fieldPath: string, style: NameStyle): string {
+  return style.file ? `${fieldPath} in ${style.file}` : fieldPath;
+}
+
+/** The object shape at a path of nested objects, if any. */
+function shapeAt(schema: z.ZodType, path: readonly string[]): Record<string, z.ZodType> | undefined {
+  let s: z.ZodType | undefined = unwrap(schema);
+  for (const key of path) {
+    s = s ? unwrap(childOf(s, key)) : undefined;
+  }
+  const shape = s ? (s as unknown as { shape?: Record<string, z.ZodType> }).shape : undefined;
+  return shape;
+}
+
+/** The field schema at a path (as registered, so that its metadata can be found). */
+function fieldAt(schema: z.ZodType, path: readonly string[]): z.ZodType | undefined {
+  let s: z.ZodType | undefined = schema;
+  for (const key of path) s = s ? childOf(unwrap(s), key) : undefined;
+  return s;
+}
+
+function childOf(s: z.ZodType | undefined, key: string): z.ZodType | undefined {
+  if (!s) return undefined;
+  const def = (s as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } }).def;
+  if (def.type === 'object') return def.shape?.[key];
+  if (def.type === 'array') return def.element;
+  return undefined;
+}
+
+/** Strips optional / default / pipe wrappers (refine keeps the object's own def in zod 4). */
+function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
+  let cur = s;
+  for (;;) {
+    const def = (cur as unknown as { def?: { type: string; innerType?: z.ZodType; in?: z.ZodType } } | undefined)?.def;
+    if (!def) return cur;
+    if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable') && def.innerType) cur = def.innerType;
+    else if (def.type === 'pipe' && def.in) cur = def.in;
+    else return cur;
+  }
+}
