@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { toSsdpipeError } from '../src/errors.js';
-import { formatBench, runBenchmark } from './benchmark.js';
+import { runBenchmark } from './benchmark.js';
+import { formatBench } from './format.js';
 
 // `npm run bench`: the throughput benchmark. A development tool, kept out of the product's
 // runtime path (the package's dist/ and the ssdpipe command do not contain it).
