@@ -9,6 +9,9 @@ export interface Frame {
   readonly width: number;
   readonly height: number;
   readonly data: Uint8Array;
+  /** Wall time, ms, between this frame and the previous one leaving the decoder (includes time
+   *  the decoder was paused by flow control); the 'decode' stage of the run's timings. */
+  readonly decodeMs?: number;
 }
 
 /** Bytes in one packed RGB24 frame. */

@@ -60,7 +60,7 @@ export class SsdDetector {
       out.push({
         frame: batch.frames[i],
         detections,
-        timings: { preprocess: batch.preprocessMs / n, inference: (t1 - t0) / n, postprocess: performance.now() - p0 },
+        timings: { decode: batch.frames[i].decodeMs, preprocess: batch.preprocessMs / n, inference: (t1 - t0) / n, postprocess: performance.now() - p0 },
       });
     }
     return out;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Observable, tap } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { BufferPool } from '../buffer-pool.js';
 import type { FrameDetections } from '../detection.js';
 import type { Engine } from '../engines/engine.js';
@@ -57,28 +57,16 @@ export async function openDetection(input: string, detectOptions: DetectOptions 
   const batch = requested === 'auto' ? (onGpu ? DEFAULTS.gpuBatch : 1) : requested;
   const detector = new SsdDetector(descriptor, engine, resolvePostprocess(options, descriptor));
   const sourceId = path.basename(input);
-  const decodeMs = new WeakMap<Frame, number>();
 
   return {
     input, sourceId, info, descriptor, engine, detector, batch,
     maxInFlight: inFlightLimit(info.width, info.height, batch),
     detections(flow, signal, framePool) {
-      let last = performance.now();
       return fileSource(input, { sourceId, signal, flow, framePool, info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
-        // decode: wall time between frames arriving from ffmpeg (includes time the decoder was paused).
-        tap((frame) => {
-          const now = performance.now();
-          decodeMs.set(frame, now - last);
-          last = now;
-        }),
         batchFrames<Frame>({ size: batch, maxWaitMs }),
         prepareBatches(detector),
         // A worker engine queues the next batch while one runs, so it never waits for this thread.
         inferBatches(detector, { depth: engine.queuesRuns ? 2 : 1 }),
-        tap((fd) => {
-          const d = decodeMs.get(fd.frame);
-          if (d !== undefined) fd.timings.decode = d;
-        }),
       );
     },
     close: () => engine.dispose(),

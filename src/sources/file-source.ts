@@ -2,11 +2,11 @@ import path from 'node:path';
 import { Observable } from 'rxjs';
 import type { BufferPool } from '../buffer-pool.js';
 import { AbortedError, FfmpegError, InputError, OptionError, lastLine } from '../errors.js';
-import { rgbFrameBytes, type Frame } from '../frame.js';
+import type { Frame } from '../frame.js';
 import { decodeRgbArgs, fileInputUrl, passthroughSyncArgs } from './ffmpeg-args.js';
 import { ffmpegVersion, spawnFfmpeg, type FfmpegProcess } from '../ffmpeg/ffmpeg-process.js';
 import type { FlowControl } from './flow-control.js';
-import { FrameCutter } from './frame-cutter.js';
+import { readRawFrames } from './frame-reader.js';
 import { checkInputFile, probeInput, type MediaInfo } from './probe.js';
 
 /** Options for fileSource. */
@@ -46,11 +46,11 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
   return new Observable<Frame>((subscriber) => {
     let closed = false;
     let proc: FfmpegProcess | undefined;
-    let offDrain: (() => void) | undefined;
+    let stopReader: (() => void) | undefined;
 
     const cleanup = (): void => {
       closed = true;
-      offDrain?.();
+      stopReader?.();
       signal?.removeEventListener('abort', onAbort);
       void proc?.stop();
     };
@@ -70,88 +70,37 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const start = async (): Promise<void> => {
-      let info = options.info;
-      if (info) await checkInputFile(input);
-      else info = await probeInput(input, { ffprobePath, signal });
+      const info = options.info ? (await checkInputFile(input), options.info) : await probeInput(input, { ffprobePath, signal });
       const syncArgs = passthroughSyncArgs(await ffmpegVersion(ffmpegPath));
       if (closed) return;
-
       const { width, height, fps } = info;
       const p = spawnFfmpeg(decodeRgbArgs({ input: fileInputUrl(input), width, height, syncArgs }), {
         ffmpegPath,
         stdin: 'pipe', // kept open so stop() can send 'q'
       });
       proc = p;
-      const cutter = new FrameCutter(rgbFrameBytes(width, height), options.framePool && ((n) => options.framePool!.take(n)));
-      const queue: Uint8Array[] = []; // cut but not yet emitted (held while saturated)
-      let decoded = 0;
       let seq = 0;
-      let stdoutEnded = false;
-      let exitedOk = false;
-      let pumping = false;
-
-      const finish = (): void => {
-        // A partial frame left in the cutter (cutter.remainder > 0) is a truncated last frame: dropped.
-        if (decoded === 0) {
-          fail(new InputError('E_NO_FRAMES', `no frames decoded from ${input}`, {
-            hint: 'the file has a video stream but no decodable picture; it may be truncated or corrupt',
-          }));
-          return;
-        }
+      let last = performance.now();
+      // ptsMs from seq / fps (avg_frame_rate): exact for constant-rate input, approximate for
+      // variable-rate input.
+      const emit = (data: Uint8Array): void => {
+        const frameSeq = seq++;
+        const now = performance.now();
+        const decodeMs = now - last;
+        last = now;
+        subscriber.next({ source, seq: frameSeq, ptsMs: Math.round((frameSeq * 1e6) / fps) / 1e3, width, height, data, decodeMs });
+      };
+      const complete = (): void => {
+        if (reader.decoded === 0) return fail(noFrames(input));
         cleanup();
         subscriber.complete();
       };
-
-      const pump = (): void => {
-        // Re-entrant calls (a synchronous release inside next() firing onDrain) are folded into
-        // the running loop, which re-checks `saturated` on every frame.
-        if (pumping || closed) return;
-        pumping = true;
-        try {
-          while (queue.length > 0 && !closed && !flow?.saturated) {
-            const data = queue.shift()!;
-            const frameSeq = seq++;
-            flow?.emitted();
-            // ptsMs from seq / fps (avg_frame_rate): exact for constant-rate input, approximate for
-            // variable-rate input. Real pts would need showinfo parsing or framemd5; not worth it here.
-            subscriber.next({ source, seq: frameSeq, ptsMs: Math.round((frameSeq * 1e6) / fps) / 1e3, width, height, data });
-          }
-        } finally {
-          pumping = false;
-        }
-        if (closed) return;
-        // Not reading stdout fills the pipe and blocks ffmpeg in write(): that is the backpressure.
-        if (queue.length > 0 || flow?.saturated) p.stdout.pause();
-        else p.stdout.resume();
-        if (stdoutEnded && exitedOk && queue.length === 0) finish();
-      };
-
-      if (flow) offDrain = flow.onDrain(pump);
-      p.stdout.on('data', (chunk: Buffer) => {
-        if (closed) return;
-        const frames = cutter.push(chunk);
-        decoded += frames.length;
-        queue.push(...frames);
-        pump();
-      });
-      p.stdout.once('end', () => {
-        stdoutEnded = true;
-        pump();
-      });
+      const reader = readRawFrames(p.stdout, { width, height, framePool: options.framePool, flow }, emit, complete);
+      stopReader = () => reader.close();
       p.done.then(
-        () => {
-          exitedOk = true;
-          pump();
-        },
-        (err: unknown) => {
-          if (decoded === 0 && err instanceof FfmpegError && err.stderrTail) {
-            // ffmpeg gave up before producing a single frame although ffprobe found a video stream.
-            fail(new InputError('E_NO_FRAMES', `no frames decoded from ${input}: ${lastLine(err.stderrTail)}`, {
-              cause: err,
-              hint: 'the file has a video stream but no decodable picture; it may be truncated or corrupt',
-            }));
-          } else fail(err);
-        },
+        () => reader.producerDone(),
+        // ffmpeg gave up before producing a single frame although ffprobe found a video stream.
+        (err: unknown) => fail(reader.decoded === 0 && err instanceof FfmpegError && err.stderrTail ? noFrames(input, err) : err),
       );
     };
     start().catch(fail);
@@ -159,5 +108,13 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
     return () => {
       if (!closed) cleanup();
     };
+  });
+}
+
+/** The input has a video stream but ffmpeg decoded no picture from it. */
+function noFrames(input: string, cause?: FfmpegError): InputError {
+  return new InputError('E_NO_FRAMES', `no frames decoded from ${input}${cause ? `: ${lastLine(cause.stderrTail)}` : ''}`, {
+    cause,
+    hint: 'the file has a video stream but no decodable picture; it may be truncated or corrupt',
   });
 }
