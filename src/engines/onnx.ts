@@ -8,7 +8,7 @@ import { EngineError, OptionError } from '../errors.js';
 import { checkOption } from '../config/validate.js';
 import type { SsdGraph } from '../model/ssd-graph.js';
 import type { Engine, EngineOptions, RawOutputs } from './engine.js';
-import { loadOrBuildOnnxModel } from './onnx-cache.js';
+import { loadOrBuildOnnxModel, type CachedOnnxModel } from './onnx-cache.js';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAMES } from '../onnx/onnx-graph.js';
 
 /** Devices the ONNX engine can run on. */
@@ -105,18 +105,48 @@ export function onnxRuntimeAvailable(): Promise<{ ok: boolean; reason: string }>
  * and warms it up. Input [batch, H, W, 3] float32 NHWC; the model transposes to NCHW itself.
  */
 export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
-  const threads = options.threads ?? os.availableParallelism();
-  checkOption('threads', threads);
+  const settings = resolveSettings(options);
+  const ort = await loadOrt();
+  const opened = await openSession(ort, graph, settings, options.cacheDir);
+  const runner = sessionRunner(ort, opened.session, graph);
+  if (settings.warmupBatch > 0) {
+    const frameSize = graph.inputHeight * graph.inputWidth * 3;
+    await runner.run(new Float32Array(settings.warmupBatch * frameSize), settings.warmupBatch).catch(async (err: unknown) => {
+      await runner.dispose();
+      throw err;
+    });
+  }
+  const { threads } = settings;
+  return {
+    kind: 'onnx',
+    backend: opened.backend,
+    reason: `onnxruntime-node ${ort.env.versions.node ?? ''} on ${opened.backend}, ${threads} thread${threads === 1 ? '' : 's'}, ${describeModelSource(opened.model)}${opened.note}`,
+    modelPath: opened.model.path,
+    cacheHit: opened.model.hit,
+    run: runner.run,
+    dispose: runner.dispose,
+  };
+}
+
+interface OnnxSettings {
+  threads: number;
+  device: OnnxDevice;
+  warmupBatch: number;
+}
+
+/** Checks the options once and fills in the defaults (device auto: cuda when its provider is installed). */
+function resolveSettings(options: OnnxEngineOptions): OnnxSettings {
+  const threads = checkOption('threads', options.threads ?? os.availableParallelism());
   const requested = options.device ?? 'auto';
   if (requested !== 'auto' && requested !== 'cpu' && requested !== 'cuda') throw new OptionError('device', '"auto", "cpu" or "cuda"', options.device);
-  const device: OnnxDevice = requested === 'auto' ? (cudaProviderInstalled() ? 'cuda' : 'cpu') : requested;
   const warmupBatch = options.warmupBatch ?? DEFAULT_ONNX_WARMUP_BATCH;
   if (!Number.isInteger(warmupBatch) || warmupBatch < 0) throw new OptionError('warmupBatch', 'a non-negative integer', options.warmupBatch);
+  return { threads, device: requested === 'auto' ? (cudaProviderInstalled() ? 'cuda' : 'cpu') : requested, warmupBatch };
+}
 
-  const ort = await loadOrt();
-  let model = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir: options.cacheDir });
-
-  const sessionOptions: Ort.InferenceSession.SessionOptions = {
+/** ONNX Runtime session settings for the pipeline's use of it. */
+function sessionOptions(threads: number): Ort.InferenceSession.SessionOptions {
+  return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -125,37 +155,50 @@ export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptio
     logSeverityLevel: 3,
     // ORT's pool threads spin while waiting for work by default. Here the decoder, preprocessing
     // and the encoder share the cores with inference; without spinning the naive per-frame loop
-    // went from 25 to 30 fps and the pipeline was unchanged (ssdpipe bench, 2 cores).
+    // went from 25 to 30 fps and the pipeline was unchanged (npm run bench, 2 cores).
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
-  const open = async (bytes: Uint8Array, ep: OnnxDevice): Promise<Ort.InferenceSession> =>
-    ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: [ep] });
+}
 
-  let backend: OnnxDevice = 'cpu';
-  let why = '';
-  let session: Ort.InferenceSession | undefined;
-  if (device === 'cuda') {
+/**
+ * Opens a session on the cached or generated model: on CUDA when asked (falling back to the CPU,
+ * with the reason in `note`), and regenerating a cached file once if it verifies but fails to load.
+ */
+async function openSession(
+  ort: typeof Ort,
+  graph: SsdGraph,
+  settings: OnnxSettings,
+  cacheDir: string | null | undefined,
+): Promise<{ session: Ort.InferenceSession; backend: OnnxDevice; model: CachedOnnxModel; note: string }> {
+  let model = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir });
+  const open = async (bytes: Uint8Array, ep: OnnxDevice): Promise<Ort.InferenceSession> =>
+    ort.InferenceSession.create(bytes, { ...sessionOptions(settings.threads), executionProviders: [ep] });
+  let note = '';
+  if (settings.device === 'cuda') {
     try {
-      session = await open(model.bytes, 'cuda');
-      backend = 'cuda';
+      return { session: await open(model.bytes, 'cuda'), backend: 'cuda', model, note };
     } catch (err) {
-      why = `; cuda unavailable (${firstLine(err)}), using cpu`;
+      note = `; cuda unavailable (${firstLine(err)}), using cpu`;
     }
   }
   try {
-    session ??= await open(model.bytes, 'cpu').catch(async (err: unknown) => {
+    const session = await open(model.bytes, 'cpu').catch(async (err: unknown) => {
       if (!model.hit) throw err;
       // A cached file that verifies but does not load (e.g. left by an older ssdpipe): regenerate once.
-      model = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir: options.cacheDir, rebuild: true });
+      model = await loadOrBuildOnnxModel(graph, { inputLayout: 'nhwc' }, { cacheDir, rebuild: true });
       return open(model.bytes, 'cpu');
     });
+    return { session, backend: 'cpu', model, note };
   } catch (cause) {
     throw new EngineError(`ONNX Runtime could not open the generated SSD model: ${firstLine(cause)}`, {
       cause,
       hint: model.path ? `delete the cached model ${model.path} and retry; if it persists, use --engine tfjs` : 'use --engine tfjs',
     });
   }
+}
 
+/** run() and dispose() over an open session: input checks, output shape checks, safe release. */
+function sessionRunner(ort: typeof Ort, session: Ort.InferenceSession, graph: SsdGraph): Pick<Engine, 'run' | 'dispose'> {
   const H = graph.inputHeight;
   const W = graph.inputWidth;
   const A = graph.numAnchors;
@@ -175,7 +218,7 @@ export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptio
     }
     // [batch, H, W, 3] -> [batch, A, 4] and [batch, A, C]
     let out: Ort.InferenceSession.OnnxValueMapType;
-    const pending = session!.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', input, [batch, H, W, 3]) });
+    const pending = session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', input, [batch, H, W, 3]) });
     running.add(pending);
     try {
       out = await pending;
@@ -193,35 +236,20 @@ export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptio
     }
     return { batch, boxEncodings: box, classLogits: cls };
   };
-
-  if (warmupBatch > 0) {
-    try {
-      await run(new Float32Array(warmupBatch * frameSize), warmupBatch);
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
-  }
-
-  const source = model.hit
-    ? `cached model ${model.path}`
-    : model.path
-      ? `generated model, cached at ${model.path}`
-      : `generated model, ${model.note === 'disabled' ? 'cache off' : model.note}`;
-  return {
-    kind: 'onnx',
-    backend,
-    reason: `onnxruntime-node ${ort.env.versions.node ?? ''} on ${backend}, ${threads} thread${threads === 1 ? '' : 's'}, ${source}${why}`,
-    modelPath: model.path,
-    cacheHit: model.hit,
-    run,
-    async dispose(): Promise<void> {
-      if (disposed) return;
-      disposed = true;
-      await Promise.allSettled([...running]);
-      await session!.release();
-    },
+  const dispose = async (): Promise<void> => {
+    if (disposed) return;
+    disposed = true;
+    await Promise.allSettled([...running]);
+    await session.release();
   };
+  return { run, dispose };
+}
+
+/** Where the model came from, for the engine's reason line. */
+function describeModelSource(model: CachedOnnxModel): string {
+  if (model.hit) return `cached model ${model.path}`;
+  if (model.path) return `generated model, cached at ${model.path}`;
+  return `generated model, ${model.note === 'disabled' ? 'cache off' : model.note}`;
 }
 
 function firstLine(err: unknown): string {

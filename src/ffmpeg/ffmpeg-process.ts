@@ -11,7 +11,7 @@
  * (verbatim args, stdout with backpressure, stdin for 'q', the pid, the stderr tail) is a few
  * lines of spawn().
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { AbortedError, FfmpegError } from '../errors.js';
 import { resolveFfmpegTool, type FfmpegTool } from './ffmpeg-path.js';
@@ -103,27 +103,61 @@ type ExitState = { code: number | null; signal: NodeJS.Signals | null; error?: E
 
 function spawnOwned(tool: FfmpegTool, binary: string, args: readonly string[], options: SpawnFfmpegOptions): FfmpegProcess {
   const { signal } = options;
-  const graceMs = options.graceMs ?? STOP_GRACE_MS;
   if (signal?.aborted) throw new AbortedError(`${tool} was not started: the run was aborted`);
-
   const child = spawn(binary, [...args], {
     stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
     windowsHide: true,
   });
+  // Writing 'q' races with ffmpeg exiting on its own; EPIPE on stdin is then expected and harmless.
+  child.stdin?.on('error', () => {});
   // stdout and stderr are always pipes here (stdio above), so these are never null.
   const stdout = child.stdout!;
-  const stderr = child.stderr!;
+  const tail = stderrTail(child.stderr!);
+  const exit = watchExit(child);
 
+  let aborted = false;
+  const onAbort = (): void => {
+    aborted = true;
+    void stop();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const stopper = gracefulStop(child, exit, options.graceMs ?? STOP_GRACE_MS);
+  const done = exit.state.then(async (state) => {
+    // After a spawn error the stdio streams are destroyed; otherwise wait so the tail is complete.
+    if (!state.error) await tail.closed;
+    signal?.removeEventListener('abort', onAbort);
+    if (aborted) throw new AbortedError(`${tool} was stopped: the run was aborted`);
+    if (!stopper.requested()) throwOnFailure(tool, binary, state, tail.text());
+  });
+  // Callers may never await `done` (e.g. after stop()); don't let its rejection go unhandled.
+  done.catch(() => {});
+  const stop = (): Promise<void> => stopper.stop(done);
+
+  return { pid: child.pid, stdout, stdin: child.stdin, done, stop, stderrTail: tail.text };
+}
+
+/** Keeps the last STDERR_TAIL_CHARS of a process's stderr. */
+function stderrTail(stderr: Readable): { text: () => string; closed: Promise<void> } {
   let tail = '';
   stderr.setEncoding('utf8');
   stderr.on('data', (s: string) => {
     tail = (tail + s).slice(-STDERR_TAIL_CHARS);
   });
-  // Writing 'q' races with ffmpeg exiting on its own; EPIPE on stdin is then expected and harmless.
-  child.stdin?.on('error', () => {});
+  return { text: () => tail, closed: new Promise<void>((resolve) => stderr.once('close', () => resolve())) };
+}
 
+/** How the child ended (a spawn error counts as an exit), and a way to wait for it with a limit. */
+interface ExitWatch {
+  readonly state: Promise<ExitState>;
+  hasExited(): boolean;
+  /** Resolves true if the child exits within ms, else false. */
+  within(ms: number): Promise<boolean>;
+}
+
+function watchExit(child: ChildProcess): ExitWatch {
   let hasExited = false;
-  const exited = new Promise<ExitState>((resolve) => {
+  const state = new Promise<ExitState>((resolve) => {
     child.on('error', (error) => {
       hasExited = true;
       resolve({ code: null, signal: null, error });
@@ -133,78 +167,65 @@ function spawnOwned(tool: FfmpegTool, binary: string, args: readonly string[], o
       resolve({ code, signal: sig });
     });
   });
-  const stderrClosed = new Promise<void>((resolve) => stderr.once('close', () => resolve()));
-
-  let stopRequested = false;
-  let aborted = false;
-  let stopping: Promise<void> | undefined;
-
-  const onAbort = (): void => {
-    aborted = true;
-    void stop();
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-
-  const done = exited.then(async (state) => {
-    // After a spawn error the stdio streams are destroyed; otherwise wait so the tail is complete.
-    if (!state.error) await stderrClosed;
-    signal?.removeEventListener('abort', onAbort);
-    if (aborted) throw new AbortedError(`${tool} was stopped: the run was aborted`);
-    if (stopRequested) return;
-    if (state.error) {
-      throw new FfmpegError(`could not start ${tool} (${binary}): ${state.error.message}`, '', {
-        cause: state.error,
-        hint: `check that ${binary} is an executable ${tool} (run \`ssdpipe doctor\`)`,
-      });
-    }
-    if (state.code !== 0) {
-      const how = state.code === null ? `was killed by ${state.signal}` : `exited with code ${state.code}`;
-      throw new FfmpegError(`${tool} ${how}`, tail, {
-        hint: `the ${tool} stderr tail is attached to this error (stderrTail); run with the same input by hand to see more`,
-      });
-    }
-  });
-  // Callers may never await `done` (e.g. after stop()); don't let its rejection go unhandled.
-  done.catch(() => {});
-
-  const exitWithin = (ms: number): Promise<boolean> =>
+  const within = (ms: number): Promise<boolean> =>
     new Promise((resolve) => {
       const t = setTimeout(() => resolve(false), ms);
-      void exited.then(() => {
+      void state.then(() => {
         clearTimeout(t);
         resolve(true);
       });
     });
+  return { state, hasExited: () => hasExited, within };
+}
 
-  function stop(): Promise<void> {
-    stopping ??= (async () => {
-      stopRequested = true;
-      if (hasExited) return void (await done.catch(() => {}));
-      // A paused reader keeps ffmpeg blocked in write(), where it never looks at stdin.
-      stdout.unpipe();
-      stdout.removeAllListeners('data');
-      stdout.resume();
-      let graceful = false;
-      if (child.stdin && child.stdin.writable) {
-        child.stdin.write('q');
-        child.stdin.end();
-        graceful = await exitWithin(graceMs);
-      }
-      if (!graceful) {
-        child.kill('SIGTERM');
-        if (!(await exitWithin(graceMs))) child.kill('SIGKILL');
-      }
-      await done.catch(() => {});
-    })();
-    return stopping;
+/** Throws the FfmpegError that a failed start or a non-zero exit means. */
+function throwOnFailure(tool: FfmpegTool, binary: string, state: ExitState, tail: string): void {
+  if (state.error) {
+    throw new FfmpegError(`could not start ${tool} (${binary}): ${state.error.message}`, '', {
+      cause: state.error,
+      hint: `check that ${binary} is an executable ${tool} (run \`ssdpipe doctor\`)`,
+    });
   }
+  if (state.code !== 0) {
+    const how = state.code === null ? `was killed by ${state.signal}` : `exited with code ${state.code}`;
+    throw new FfmpegError(`${tool} ${how}`, tail, {
+      hint: `the ${tool} stderr tail is attached to this error (stderrTail); run with the same input by hand to see more`,
+    });
+  }
+}
 
+/**
+ * Stops a child the way ffmpeg finalizes its outputs: 'q' on stdin, then SIGTERM, then SIGKILL,
+ * each after graceMs. Idempotent; `requested()` says whether a stop was asked for (so that the
+ * exit it causes is not reported as a failure).
+ */
+function gracefulStop(child: ChildProcess, exit: ExitWatch, graceMs: number): { stop(done: Promise<void>): Promise<void>; requested(): boolean } {
+  let stopping: Promise<void> | undefined;
+  let requested = false;
   return {
-    pid: child.pid,
-    stdout,
-    stdin: child.stdin,
-    done,
-    stop,
-    stderrTail: () => tail,
+    requested: () => requested,
+    stop(done) {
+      stopping ??= (async () => {
+        requested = true;
+        if (exit.hasExited()) return void (await done.catch(() => {}));
+        // A paused reader keeps ffmpeg blocked in write(), where it never looks at stdin.
+        const stdout = child.stdout!;
+        stdout.unpipe();
+        stdout.removeAllListeners('data');
+        stdout.resume();
+        let graceful = false;
+        if (child.stdin && child.stdin.writable) {
+          child.stdin.write('q');
+          child.stdin.end();
+          graceful = await exit.within(graceMs);
+        }
+        if (!graceful) {
+          child.kill('SIGTERM');
+          if (!(await exit.within(graceMs))) child.kill('SIGKILL');
+        }
+        await done.catch(() => {});
+      })();
+      return stopping;
+    },
   };
 }
