@@ -89,14 +89,15 @@ program
   .command('detect')
   .description('detect objects in a video file or image; write JSONL records and/or an annotated MP4')
   .argument('<input>', 'video file or image (jpg, png)')
-  .option('-m, --model <name|path>', 'bundled model name or model descriptor .json', DEFAULTS.model)
+  .option('-m, --model <name|path>', 'bundled model name, model descriptor .json or .tflite SSD', DEFAULTS.model)
+  .option('--labels <labelmap.txt>', 'label map of a .tflite model, one label per line (default: its metadata)')
   .option('--jsonl <file|->', 'write one JSON line per frame to a file, or - for stdout')
   .option('--video <file.mp4>', 'write an annotated H.264 MP4 (same size and frame rate as the input)')
   .option('--stats <file.json>', 'write the run summary as JSON')
   .option('--score <0..1>', 'minimum detection score (default: the model\'s, 0.5 for face)', number('--score'))
   .option('--iou <0..1>', 'NMS IoU threshold (default: the model\'s, 0.5 for face)', number('--iou'))
   .option('--max-detections <n>', 'maximum detections per frame (default: the model\'s, 100 for face)', integer('--max-detections'))
-  .option('--class-agnostic', 'NMS across classes instead of per class', false)
+  .option('--class-agnostic', 'NMS across classes instead of per class (default: the model\'s; .tflite SSDs are class-agnostic)')
   .option('--soft-nms', 'Gaussian soft-NMS instead of hard NMS', false)
   .option('--batch <n|auto>', 'frames per inference batch; auto: 1 on CPU engines, 8 on a GPU', (v: string) => (v === 'auto' ? v : integer('--batch')(v)), DEFAULTS.batch)
   .option('--max-wait-ms <ms>', 'longest wait for a batch to fill', number('--max-wait-ms'), DEFAULTS.maxWaitMs)
@@ -112,13 +113,14 @@ program
     }
     await executeRun(input, {
       model: o.model as string,
+      labels: o.labels as string | undefined,
       jsonl: o.jsonl as string | undefined,
       video: o.video as string | undefined,
       stats: o.stats as string | undefined,
       score: o.score as number | undefined,
       iou: o.iou as number | undefined,
       maxDetections: o.maxDetections as number | undefined,
-      classAgnostic: o.classAgnostic as boolean,
+      classAgnostic: o.classAgnostic as boolean | undefined,
       softNms: o.softNms as boolean,
       batch: o.batch as number | 'auto',
       maxWaitMs: o.maxWaitMs as number,

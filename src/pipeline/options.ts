@@ -21,8 +21,10 @@ export const DEFAULTS = {
 
 /** Options of detect() and run(): model, engine and post-processing. */
 export interface DetectOptions {
-  /** Bundled model name or descriptor path (default 'face'). */
+  /** Bundled model name, descriptor path or .tflite SSD path (default 'face'). */
   model?: string;
+  /** Label map for a .tflite model (one label per line; default: the file's metadata). */
+  labels?: string;
   engine?: EngineChoice;
   /** tfjs backend: auto | tensorflow | wasm | cpu. */
   backend?: string;
@@ -34,7 +36,7 @@ export interface DetectOptions {
   iou?: number;
   /** Maximum detections per frame (default: the model's). */
   maxDetections?: number;
-  /** Class-agnostic NMS across classes (default false: per class). */
+  /** Class-agnostic NMS across classes (default: the model's; per class for face). */
   classAgnostic?: boolean;
   /** Soft-NMS (Gaussian) instead of hard NMS. */
   softNms?: boolean;
@@ -97,7 +99,7 @@ export function resolvePostprocess(o: DetectOptions, d: ModelDescriptor): Resolv
     scoreThreshold: o.score ?? d.postprocess.scoreThreshold,
     iouThreshold: o.iou ?? d.postprocess.iouThreshold,
     maxDetections: o.maxDetections ?? d.postprocess.maxDetections,
-    classAgnostic: o.classAgnostic ?? false,
+    classAgnostic: o.classAgnostic ?? d.postprocess.classAgnostic ?? false,
     nms: o.softNms ? 'soft-gaussian' : 'hard',
   };
 }
