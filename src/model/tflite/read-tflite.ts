@@ -240,12 +240,18 @@ function readFlexbufferMap(raw: Uint8Array, op: string): Record<string, unknown>
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new ModelError('E_MODEL', `custom operator ${op}: expected its options to be a flexbuffer map, received ${JSON.stringify(value)}`, { hint: 'the .tflite file is damaged' });
   }
-  return value as Record<string, unknown>;
+  // Integers wider than 32 bits come back as bigint; options are small numbers.
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
 }
 
-/** A flatbuffer table at an absolute position, read by field index (vtable slot 4 + 2i). */
+/**
+ * A flatbuffer table at an absolute position, read by field index (vtable slot 4 + 2i).
+ * ByteBuffer reads past the end as zeros, so positions are checked: a truncated file throws.
+ */
 class Table {
-  constructor(private readonly bb: ByteBuffer, private readonly pos: number) {}
+  constructor(private readonly bb: ByteBuffer, private readonly pos: number) {
+    check(bb, pos, 4);
+  }
 
   /** Absolute position of field i's value, or 0 when the field is absent. */
   private at(field: number): number {
@@ -281,6 +287,7 @@ class Table {
     if (!p) return [];
     const start = this.bb.__vector(p);
     const n = this.bb.__vector_len(p);
+    check(this.bb, start, n * 4);
     const out: Table[] = [];
     for (let i = 0; i < n; i++) out.push(new Table(this.bb, this.bb.__indirect(start + i * 4)));
     return out;
@@ -290,7 +297,9 @@ class Table {
     const p = this.at(field);
     if (!p) return null;
     const start = this.bb.__vector(p);
-    return this.bb.bytes().subarray(start, start + this.bb.__vector_len(p));
+    const n = this.bb.__vector_len(p);
+    check(this.bb, start, n);
+    return this.bb.bytes().subarray(start, start + n);
   }
   i32s(field: number): number[] {
     return this.scalars(field, 4, (q) => this.bb.readInt32(q));
@@ -306,8 +315,14 @@ class Table {
     if (!p) return [];
     const start = this.bb.__vector(p);
     const n = this.bb.__vector_len(p);
+    check(this.bb, start, n * size);
     const out = new Array<number>(n);
     for (let i = 0; i < n; i++) out[i] = read(start + i * size);
     return out;
   }
+}
+
+/** Throws when [pos, pos + size) is not inside the buffer. */
+function check(bb: ByteBuffer, pos: number, size: number): void {
+  if (!(pos >= 0 && pos + size <= bb.capacity())) throw new RangeError(`offset ${pos} + ${size} is outside the ${bb.capacity()} bytes`);
 }
