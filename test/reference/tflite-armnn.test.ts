@@ -98,7 +98,7 @@ describe('reference: COCO SSD TFLite vs Arm NN (CpuRef)', function () {
     const ours = await new SsdDetector(model.descriptor, engine, post).detect(inputs);
     let matched = 0;
     for (const [i, ref] of reference.entries()) {
-      const mine: Detection[] = ours[i].detections;
+      const mine: readonly Detection[] = ours[i].detections;
       // Reference class k is label-map line k, ssdpipe's column k + 1 (column 0 is background).
       const refDets = ref.boxes.map((b, k) => ({ box: [b[1], b[0], b[3], b[2]], classId: ref.classes[k] + 1, score: ref.scores[k] }));
       // Both directions above 0.5: below it the runtimes' NMS tie-breaking differs (SSD-FACTS).
