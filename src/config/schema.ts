@@ -61,8 +61,13 @@ export const modelFields = {
   model: field(z.string().min(1).default(DEFAULTS.model), {
     flag: '--model <name|path>',
     short: '-m',
-    description: 'bundled model name or model descriptor .json',
+    description: 'bundled model name, model descriptor .json or .tflite SSD',
     expected: 'a bundled model name or a descriptor path',
+  }),
+  labels: field(z.string().min(1).optional(), {
+    flag: '--labels <labelmap.txt>',
+    description: 'label map of a .tflite model, one label per line (default: its metadata)',
+    expected: 'a label map file path',
   }),
   score: field(probability.optional(), {
     flag: '--score <0..1>',
@@ -79,9 +84,9 @@ export const modelFields = {
     description: "maximum detections per frame (default: the model's, 100 for face)",
     expected: 'an integer >= 1',
   }),
-  classAgnostic: field(z.boolean().default(false), {
+  classAgnostic: field(z.boolean().optional(), {
     flag: '--class-agnostic',
-    description: 'NMS across classes instead of per class',
+    description: "NMS across classes instead of per class (default: the model's; .tflite SSDs are class-agnostic)",
     expected: 'true or false',
   }),
   softNms: field(z.boolean().default(false), {

@@ -39,7 +39,9 @@ export function onnxCacheKey(graph: SsdGraph, opts: BuildOnnxOptions): string {
   json([graph.inputHeight, graph.inputWidth, graph.numAnchors, graph.numClasses]);
   for (const l of graph.layers) {
     json([l.name, l.input, l.kind, l.kernel, l.stride, l.inChannels, l.outChannels, l.activation,
-      l.inHeight, l.inWidth, l.outHeight, l.outWidth, l.pads, l.weights.length, l.bias.length]);
+      l.inHeight, l.inWidth, l.outHeight, l.outWidth, l.pads, l.weights.length, l.bias.length,
+      // Only when present, so graphs without clips keep their keys.
+      ...(l.clip ? [l.clip] : [])]);
     h.update(new Uint8Array(l.weights.buffer, l.weights.byteOffset, l.weights.byteLength));
     h.update(new Uint8Array(l.bias.buffer, l.bias.byteOffset, l.bias.byteLength));
   }

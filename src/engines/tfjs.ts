@@ -11,7 +11,7 @@ export const DEFAULT_TFJS_WARMUP_BATCH = 1;
 /** A graph layer with its weights uploaded once, at load. */
 interface LoadedLayer {
   readonly layer: ConvLayer;
-  /** conv [kh, kw, in, out]; depthwise [kh, kw, C, 1] */
+  /** conv [kh, kw, in, out]; depthwise [kh, kw, C, multiplier] */
   readonly filter: Tensor4D;
   /** [out] */
   readonly bias: Tensor1D;
@@ -118,9 +118,9 @@ class TfjsEngine implements Engine {
     const maps = new Map<string, Tensor4D>([['input', x]]);
     for (const { layer, filter, bias, pad, release } of this.layers) {
       const src = maps.get(layer.input)!;
-      const activation = layer.activation === 'relu6' ? 'relu6' : 'linear';
+      const activation = layer.activation;
       // [N, outH, outW, out]
-      const y =
+      const conv =
         layer.kind === 'conv'
           ? tf.fused.conv2d({ x: src, filter, strides: layer.stride, pad, bias, activation })
           : tf.fused.depthwiseConv2d({
@@ -134,6 +134,9 @@ class TfjsEngine implements Engine {
               bias,
               activation,
             });
+      // A clip is narrower than the activation (a quantized model's output range).
+      const y = layer.clip ? tf.clipByValue(conv, layer.clip[0], layer.clip[1]) : conv;
+      if (y !== conv) conv.dispose();
       maps.set(layer.name, y);
       for (const name of release) {
         if (name === 'input') continue; // owned by run()
@@ -166,7 +169,7 @@ function uploadLayers(tf: Tfjs, graph: SsdGraph): LoadedLayer[] {
     for (const [i, layer] of graph.layers.entries()) {
       const k = layer.kernel;
       const filterShape: [number, number, number, number] =
-        layer.kind === 'conv' ? [k, k, layer.inChannels, layer.outChannels] : [k, k, layer.inChannels, 1];
+        layer.kind === 'conv' ? [k, k, layer.inChannels, layer.outChannels] : [k, k, layer.inChannels, layer.outChannels / layer.inChannels];
       const [top, left, bottom, right] = layer.pads;
       const filter = tf.tensor4d(layer.weights, filterShape, 'float32');
       const bias = tf.tensor1d(layer.bias, 'float32');
@@ -188,13 +191,13 @@ function checkGraph(graph: SsdGraph): void {
   for (const l of graph.layers) {
     const cin = channels.get(l.input);
     const k = l.kernel;
-    const expectW = l.kind === 'conv' ? k * k * l.inChannels * l.outChannels : k * k * l.inChannels;
+    const expectW = l.kind === 'conv' ? k * k * l.inChannels * l.outChannels : k * k * l.outChannels;
     const problem =
       cin === undefined ? `reads ${l.input}, which is not defined before it`
       : cin !== l.inChannels ? `expects ${l.inChannels} input channels, ${l.input} has ${cin}`
       : l.weights.length !== expectW ? `has ${l.weights.length} weights, expected ${expectW}`
       : l.bias.length !== l.outChannels ? `has ${l.bias.length} biases, expected ${l.outChannels}`
-      : l.kind === 'depthwise' && l.outChannels !== l.inChannels ? 'is depthwise with outChannels != inChannels'
+      : l.kind === 'depthwise' && l.outChannels % l.inChannels !== 0 ? 'is depthwise with outChannels not a multiple of inChannels'
       : undefined;
     if (problem) throw new EngineError(`tfjs: graph layer ${l.name} ${problem}`, { hint: 'the model graph is inconsistent; check the model descriptor' });
     channels.set(l.name, l.outChannels);

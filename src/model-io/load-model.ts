@@ -5,6 +5,7 @@ import { ModelError } from '../errors.js';
 import type { ModelDescriptor } from '../model/descriptor.js';
 import { buildSsdGraph, type SsdGraph } from '../model/ssd-graph.js';
 import type { WeightMap } from '../model/weights.js';
+import { isTflitePath, loadTfliteModel, readTfliteFile, type TfliteFileOptions } from './load-tflite.js';
 import { loadWeights } from './read-weights.js';
 
 /** The package's models/ folder (works from src/ under tsx and from dist/). */
@@ -16,20 +17,24 @@ export const DEFAULT_MODEL = 'face';
 /** A descriptor with its weights and lowered graph, ready for an engine. */
 export interface LoadedModel {
   readonly descriptor: ModelDescriptor;
-  /** Where the descriptor was read from. */
+  /** Where the descriptor was read from (for a .tflite model, the .tflite file). */
   readonly descriptorPath: string;
+  /** Named weights the graph was built from; empty for an imported model (its weights are in the graph). */
   readonly weights: WeightMap;
   readonly graph: SsdGraph;
 }
 
-/** Finds a model descriptor: a bundled name (models/<name>.json) or a path to a .json file. */
+/** Options of loading a model: the label map of a .tflite model. */
+export type LoadModelOptions = TfliteFileOptions;
+
+/** Finds a model descriptor: a bundled name (models/<name>.json), a path to a .json file, or a .tflite model. */
 export function resolveDescriptorPath(model: string): string {
   const bundled = path.join(MODELS_DIR, `${model}.json`);
   if (/^[\w-]+$/.test(model) && existsSync(bundled)) return bundled;
   const asPath = path.resolve(model);
   if (existsSync(asPath)) return asPath;
   throw new ModelError('E_MODEL', `model ${JSON.stringify(model)} not found (not a bundled model name nor a descriptor file)`, {
-    hint: `use a bundled model (${listBundledModels().join(', ')}) or a path to a model descriptor .json`,
+    hint: `use a bundled model (${listBundledModels().join(', ')}), a path to a model descriptor .json or a .tflite SSD`,
   });
 }
 
@@ -71,8 +76,8 @@ export function validateDescriptor(raw: unknown, where: string): ModelDescriptor
   if (typeof d.name !== 'string') fail('name', 'a string');
   if (!d.input || !(d.input.width > 0) || !(d.input.height > 0)) fail('input.width/height', 'positive integers');
   if (d.input!.resize !== 'stretch' && d.input!.resize !== 'letterbox') fail('input.resize', '"stretch" or "letterbox"');
-  if (!d.network?.backbone || !Array.isArray(d.network.predictors)) fail('network', 'an object with backbone and predictors');
-  if (!d.anchors || (d.anchors.type !== 'tf-multiple-grid' && d.anchors.type !== 'caffe-prior-box')) fail('anchors.type', '"tf-multiple-grid" or "caffe-prior-box"');
+  if (!d.network || !('backbone' in d.network) || !d.network.backbone || !Array.isArray(d.network.predictors)) fail('network', 'an object with backbone and predictors');
+  if (!d.anchors || !['tf-multiple-grid', 'caffe-prior-box', 'explicit'].includes(d.anchors.type)) fail('anchors.type', '"tf-multiple-grid", "caffe-prior-box" or "explicit"');
   if (!d.boxCoder || (d.boxCoder.type !== 'tf' && d.boxCoder.type !== 'caffe')) fail('boxCoder.type', '"tf" or "caffe"');
   if (!Array.isArray(d.labels) || d.labels.length !== d.network!.numClasses) fail('labels', `an array of network.numClasses (${d.network!.numClasses}) entries`);
   if (!d.scores || (d.scores.activation !== 'sigmoid' && d.scores.activation !== 'softmax')) fail('scores.activation', '"sigmoid" or "softmax"');
@@ -80,11 +85,30 @@ export function validateDescriptor(raw: unknown, where: string): ModelDescriptor
   return d as ModelDescriptor;
 }
 
-/** Loads a model by bundled name or descriptor path: descriptor, weights, lowered graph. */
-export async function loadModel(model: string = DEFAULT_MODEL): Promise<LoadedModel> {
+/**
+ * The descriptor of a model argument (bundled name, descriptor .json or .tflite), without its
+ * weights where that can be avoided (a .tflite is imported whole).
+ */
+export function readModelDescriptor(model: string, options: LoadModelOptions = {}): { descriptor: ModelDescriptor; descriptorPath: string } {
   const descriptorPath = resolveDescriptorPath(model);
+  if (isTflitePath(descriptorPath)) return { descriptor: readTfliteFile(descriptorPath, options).descriptor, descriptorPath };
+  if (options.labels !== undefined) throw labelsNotForDescriptor(descriptorPath);
+  return { descriptor: readDescriptor(descriptorPath), descriptorPath };
+}
+
+/** Loads a model by bundled name, descriptor path or .tflite path: descriptor, weights, lowered graph. */
+export async function loadModel(model: string = DEFAULT_MODEL, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const descriptorPath = resolveDescriptorPath(model);
+  if (isTflitePath(descriptorPath)) return loadTfliteModel(descriptorPath, options);
+  if (options.labels !== undefined) throw labelsNotForDescriptor(descriptorPath);
   const descriptor = readDescriptor(descriptorPath);
   const weights = await loadWeights(descriptor.weights, path.dirname(descriptorPath));
   const graph = buildSsdGraph(descriptor, weights);
   return { descriptor, descriptorPath, weights, graph };
+}
+
+function labelsNotForDescriptor(descriptorPath: string): ModelError {
+  return new ModelError('E_MODEL', `a label map was given for ${descriptorPath}, which is a model descriptor with its own labels`, {
+    hint: 'use --labels with a .tflite model; a descriptor\'s labels are its "labels" field',
+  });
 }

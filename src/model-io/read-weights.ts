@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ModelError } from '../errors.js';
-import type { WeightsSource } from '../model/descriptor.js';
+import type { TfjsManifestSource, WeightsSource } from '../model/descriptor.js';
 import { decodeManifestGroup, type ManifestGroup, type WeightMap } from '../model/weights.js';
 
 const require = createRequire(import.meta.url);
 
 /** Absolute path of a TF.js manifest named by a WeightsSource (npm package or file path). */
-export function resolveManifestPath(source: WeightsSource, baseDir = process.cwd()): string {
+export function resolveManifestPath(source: TfjsManifestSource, baseDir = process.cwd()): string {
   if (source.package) {
     let pkgJson: string;
     try {
@@ -55,5 +55,10 @@ export async function loadTfjsManifest(manifestPath: string): Promise<WeightMap>
 
 /** Loads the weights a descriptor names. */
 export async function loadWeights(source: WeightsSource, baseDir?: string): Promise<WeightMap> {
+  if (source.format !== 'tfjs-manifest') {
+    throw new ModelError('E_WEIGHTS', `weights of format ${source.format} (${source.path}) are not a named weight map`, {
+      hint: 'load a .tflite model with loadModel(path): its weights are read into the lowered graph',
+    });
+  }
   return loadTfjsManifest(resolveManifestPath(source, baseDir));
 }

@@ -56,8 +56,11 @@ export function generateAnchors(spec: AnchorSpec): Float32Array {
       return tfMultipleGridAnchors(spec);
     case 'caffe-prior-box':
       return caffePriorBoxes(spec);
+    case 'explicit':
+      if (spec.values.length % 4 !== 0) badSpec('anchors.values', 'a multiple of 4 numbers ([cy, cx, h, w] per anchor)', spec.values.length);
+      return Float32Array.from(spec.values);
     default:
-      throw new ModelError('E_MODEL', `anchors.type: expected "tf-multiple-grid" or "caffe-prior-box", received ${JSON.stringify((spec as { type?: unknown }).type)}`, {
+      throw new ModelError('E_MODEL', `anchors.type: expected "tf-multiple-grid", "caffe-prior-box" or "explicit", received ${JSON.stringify((spec as { type?: unknown }).type)}`, {
         hint: 'compare the descriptor\'s anchors with models/face.json',
       });
   }
@@ -65,6 +68,7 @@ export function generateAnchors(spec: AnchorSpec): Float32Array {
 
 /** Number of anchors a spec generates, without generating them. */
 export function anchorCount(spec: AnchorSpec): number {
+  if (spec.type === 'explicit') return Math.floor(spec.values.length / 4);
   if (spec.type === 'tf-multiple-grid') {
     return tfBoxSpecs(spec).reduce((n, layer, i) => n + layer.length * spec.featureMaps[i] ** 2, 0);
   }

@@ -5,9 +5,20 @@
  */
 
 /** Where the weights come from. */
-export type WeightsSource =
-  /** A TF.js weights manifest (uint8-quantized or float32 groups), found in an npm package or on disk. */
-  { format: 'tfjs-manifest'; package?: string; manifest: string };
+export type WeightsSource = TfjsManifestSource | TfliteSource;
+
+/** A TF.js weights manifest (uint8-quantized or float32 groups), found in an npm package or on disk. */
+export interface TfjsManifestSource {
+  format: 'tfjs-manifest';
+  package?: string;
+  manifest: string;
+}
+
+/** A TFLite flatbuffer that holds the whole network (see tflite/tflite-to-ssd.ts). */
+export interface TfliteSource {
+  format: 'tflite';
+  path: string;
+}
 
 /** How a source frame becomes the model's input tensor. */
 export interface InputSpec {
@@ -51,13 +62,23 @@ export interface PredictorSpec {
 }
 
 /** The network graph: backbone, extra layers, box predictors. */
-export interface NetworkSpec {
+export interface MobilenetSsdNetworkSpec {
   backbone: MobilenetV1Spec;
   extras: ExtraLayerSpec[];
   predictors: PredictorSpec[];
   /** Score columns the class predictors emit (including background when present). */
   numClasses: number;
 }
+
+/** A network read from a model file (weights.format says which); its layers come from that file. */
+export interface ImportedNetworkSpec {
+  imported: 'tflite';
+  /** Score columns the class predictors emit (including background when present). */
+  numClasses: number;
+}
+
+/** The network: described layer by layer (MobileNet SSD) or imported from a model file. */
+export type NetworkSpec = MobilenetSsdNetworkSpec | ImportedNetworkSpec;
 
 /** TF Object Detection API multiple_grid_anchor_generator (ssd_anchor_generator.proto). */
 export interface TfMultipleGridAnchorSpec {
@@ -92,8 +113,15 @@ export interface CaffePriorBoxSpec {
   offset: number;
 }
 
+/** Anchors given as values, e.g. a TFLite model's anchor constant. */
+export interface ExplicitAnchorSpec {
+  type: 'explicit';
+  /** [numAnchors * 4] as [cy, cx, h, w], normalized to the model input. */
+  values: ArrayLike<number>;
+}
+
 /** Anchor generator configuration. */
-export type AnchorSpec = TfMultipleGridAnchorSpec | CaffePriorBoxSpec;
+export type AnchorSpec = TfMultipleGridAnchorSpec | CaffePriorBoxSpec | ExplicitAnchorSpec;
 
 /** How box encodings are decoded against anchors. */
 export type BoxCoderSpec =
@@ -114,6 +142,8 @@ export interface PostprocessDefaults {
   scoreThreshold: number;
   iouThreshold: number;
   maxDetections: number;
+  /** NMS over all classes together (the CLI's --class-agnostic); default false. */
+  classAgnostic?: boolean;
 }
 
 /** A complete model description. */

@@ -15,19 +15,28 @@ export interface ConvLayer {
   readonly kernel: number;
   readonly stride: number;
   readonly inChannels: number;
+  /** For depthwise: inChannels x depth multiplier (output channel c * m + j reads input c). */
   readonly outChannels: number;
-  /** TF layouts: conv [kh, kw, in, out]; depthwise [kh, kw, in, 1]. */
+  /** TF layouts: conv [kh, kw, in, out]; depthwise [kh, kw, in, multiplier]. */
   readonly weights: Float32Array;
   /** [out] */
   readonly bias: Float32Array;
-  readonly activation: 'relu6' | 'linear';
+  readonly activation: ConvActivation;
+  /**
+   * Output clipped to [min, max] after the activation, when narrower than it: the range a
+   * quantized model's uint8 output can hold (see tflite/tflite-to-ssd.ts). Absent: no clip.
+   */
+  readonly clip?: readonly [number, number];
   readonly inHeight: number;
   readonly inWidth: number;
   readonly outHeight: number;
   readonly outWidth: number;
-  /** TF 'SAME' padding as [top, left, bottom, right] (extra pixel goes bottom/right). */
+  /** Zero padding as [top, left, bottom, right]: TF 'SAME' (extra pixel bottom/right) or 'VALID' (none). */
   readonly pads: readonly [number, number, number, number];
 }
+
+/** Activation after a convolution's bias. */
+export type ConvActivation = 'relu6' | 'relu' | 'linear';
 
 /** One box predictor head: a box-encoding conv and a class conv over the same feature map. */
 export interface HeadSpec {
@@ -62,8 +71,19 @@ export function samePadding(size: number, kernel: number, stride: number): { out
   return { out, before, after: total - before };
 }
 
+/** TF 'VALID' padding for one spatial axis: output size, no pads. */
+export function validPadding(size: number, kernel: number, stride: number): { out: number; before: number; after: number } {
+  return { out: Math.floor((size - kernel) / stride) + 1, before: 0, after: 0 };
+}
+
 /** Lowers a descriptor plus weights to the engine-neutral SSD graph. */
 export function buildSsdGraph(desc: ModelDescriptor, weights: WeightMap): SsdGraph {
+  if (!('backbone' in desc.network)) {
+    throw new ModelError('E_MODEL', `model ${desc.name}: its network is imported from ${desc.weights.format === 'tflite' ? desc.weights.path : 'a model file'}, not described layer by layer`, {
+      hint: 'load it with loadModel(path), which lowers the imported file',
+    });
+  }
+  const network = desc.network;
   const layers: ConvLayer[] = [];
   const shapes = new Map<string, { h: number; w: number; c: number }>([
     ['input', { h: desc.input.height, w: desc.input.width, c: 3 }],
@@ -94,7 +114,7 @@ export function buildSsdGraph(desc: ModelDescriptor, weights: WeightMap): SsdGra
   };
 
   // Backbone: MobileNet V1.
-  const bb = desc.network.backbone;
+  const bb = network.backbone;
   const blockName = (template: string, i: number): string => template.replace('{i}', String(i));
   {
     const c0 = bb.channels[0];
@@ -127,7 +147,7 @@ export function buildSsdGraph(desc: ModelDescriptor, weights: WeightMap): SsdGra
   }
 
   // Extra feature layers, each reading the previous one.
-  for (const ex of desc.network.extras) {
+  for (const ex of network.extras) {
     const cin = shapes.get(prev)!.c;
     const w = requireWeight(weights, `${ex.name}/weights`, [ex.kernel, ex.kernel, cin, ex.filters]);
     const b = requireWeight(weights, `${ex.name}/convolution_bn_offset`, [ex.filters]);
@@ -136,10 +156,10 @@ export function buildSsdGraph(desc: ModelDescriptor, weights: WeightMap): SsdGra
   }
 
   // Box predictors: 1x1 convs without activation.
-  const numClasses = desc.network.numClasses;
+  const numClasses = network.numClasses;
   const heads: HeadSpec[] = [];
   let numAnchors = 0;
-  for (const p of desc.network.predictors) {
+  for (const p of network.predictors) {
     const src = shapes.get(p.source);
     if (!src) throw new ModelError('E_MODEL', `predictor ${p.name} reads ${p.source}, which is not a layer of the network`, {
       hint: 'check network.predictors[].source in the model descriptor',

@@ -48,7 +48,8 @@ type AttributeProto = onnxProto.onnx.IAttributeProto;
  * Builds a serialized ONNX ModelProto from the engine-neutral SSD graph.
  * Input `image` float32 ([batch, H, W, 3] or [batch, 3, H, W]); outputs
  * `box_encodings` [batch, A, 4] and `class_logits` [batch, A, C]. Conv weights are float32
- * raw_data initializers in OIHW; ReLU6 is Clip(0, 6); TF SAME padding becomes explicit pads.
+ * raw_data initializers in OIHW; ReLU6 is Clip(0, 6), ReLU Relu, a layer's clip one Clip;
+ * TF SAME padding becomes explicit pads.
  */
 export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Array {
   const opset = opts.opset ?? DEFAULT_ONNX_OPSET;
@@ -90,7 +91,8 @@ export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Ar
       floatTensor(wName, [layer.outChannels, layer.inChannels / group, k, k], toOihw(layer)),
       floatTensor(bName, [layer.outChannels], layer.bias),
     );
-    const convOut = layer.activation === 'relu6' ? `${layer.name}/conv` : layer.name;
+    const post = activationNodes(layer, clipAsInputs);
+    const convOut = post ? `${layer.name}/conv` : layer.name;
     // [batch, in, h, w] -> [batch, out, outH, outW]
     nodes.push(node('Conv', [tensorName(layer.input), wName, bName], [convOut], `${layer.name}/Conv`, [
       intsAttr('kernel_shape', [k, k]),
@@ -100,12 +102,9 @@ export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Ar
       intsAttr('dilations', [1, 1]),
       intAttr('group', group),
     ]));
-    if (layer.activation === 'relu6') {
-      nodes.push(
-        clipAsInputs
-          ? node('Clip', [convOut, 'relu6/min', 'relu6/max'], [layer.name], `${layer.name}/Relu6`)
-          : node('Clip', [convOut], [layer.name], `${layer.name}/Relu6`, [floatAttr('min', 0), floatAttr('max', 6)]),
-      );
+    if (post) {
+      nodes.push(post.node(convOut));
+      initializers.push(...post.initializers);
     }
     defined.set(layer.name, { c: layer.outChannels, h: layer.outHeight, w: layer.outWidth });
   }
@@ -170,18 +169,57 @@ export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Ar
 }
 
 /**
+ * The node applying a layer's activation and clip, or null when it has neither: ReLU6 is
+ * Clip(0, 6) (shared min/max initializers), ReLU is Relu, and a clip (with or without an
+ * activation) one Clip over the intersection of both ranges.
+ */
+function activationNodes(layer: ConvLayer, clipAsInputs: boolean): { node: (x: string) => NodeProto; initializers: TensorProto[] } | null {
+  const out = layer.name;
+  if (!layer.clip) {
+    if (layer.activation === 'linear') return null;
+    if (layer.activation === 'relu') return { node: (x) => node('Relu', [x], [out], `${out}/Relu`), initializers: [] };
+    return {
+      node: (x) => clipAsInputs
+        ? node('Clip', [x, 'relu6/min', 'relu6/max'], [out], `${out}/Relu6`)
+        : node('Clip', [x], [out], `${out}/Relu6`, [floatAttr('min', 0), floatAttr('max', 6)]),
+      initializers: [],
+    };
+  }
+  const [lo, hi] = activationRange(layer);
+  if (!clipAsInputs) {
+    return { node: (x) => node('Clip', [x], [out], `${out}/Clip`, [floatAttr('min', lo), floatAttr('max', hi)]), initializers: [] };
+  }
+  return {
+    node: (x) => node('Clip', [x, `${out}/clip_min`, `${out}/clip_max`], [out], `${out}/Clip`),
+    initializers: [floatTensor(`${out}/clip_min`, [], new Float32Array([lo])), floatTensor(`${out}/clip_max`, [], new Float32Array([hi]))],
+  };
+}
+
+/** The [min, max] a layer's output is limited to by its activation and clip together. */
+export function activationRange(layer: ConvLayer): [number, number] {
+  let lo = layer.activation === 'linear' ? -Infinity : 0;
+  let hi = layer.activation === 'relu6' ? 6 : Infinity;
+  if (layer.clip) {
+    lo = Math.max(lo, layer.clip[0]);
+    hi = Math.min(hi, layer.clip[1]);
+  }
+  return [lo, hi];
+}
+
+/**
  * TF kernel layout to ONNX OIHW: conv [kh, kw, in, out] -> [out, in, kh, kw];
- * depthwise [kh, kw, C, 1] -> [C, 1, kh, kw].
+ * depthwise [kh, kw, C, m] -> [C * m, 1, kh, kw] (output channel c * m + j, group c).
  */
 export function toOihw(layer: ConvLayer): Float32Array {
   const k = layer.kernel;
   const src = layer.weights;
   const dst = new Float32Array(src.length);
   if (layer.kind === 'depthwise') {
-    const C = layer.inChannels;
-    for (let c = 0; c < C; c++) {
+    // [kh, kw, C, m] is [kh, kw, C * m] in memory.
+    const O = layer.outChannels;
+    for (let o = 0; o < O; o++) {
       for (let y = 0; y < k; y++) {
-        for (let x = 0; x < k; x++) dst[(c * k + y) * k + x] = src[(y * k + x) * C + c];
+        for (let x = 0; x < k; x++) dst[(o * k + y) * k + x] = src[(y * k + x) * O + o];
       }
     }
     return dst;
@@ -207,11 +245,11 @@ function checkLayer(layer: ConvLayer, defined: Map<string, { c: number; h: numbe
   if (src.c !== layer.inChannels || src.h !== layer.inHeight || src.w !== layer.inWidth) {
     throw new ModelError('E_MODEL', `layer ${layer.name} expects ${layer.inHeight}x${layer.inWidth}x${layer.inChannels} but ${layer.input} is ${src.h}x${src.w}x${src.c}`);
   }
-  if (layer.kind === 'depthwise' && layer.outChannels !== layer.inChannels) {
-    throw new ModelError('E_MODEL', `depthwise layer ${layer.name} has ${layer.inChannels} inputs but ${layer.outChannels} outputs (multiplier 1 only)`);
+  if (layer.kind === 'depthwise' && layer.outChannels % layer.inChannels !== 0) {
+    throw new ModelError('E_MODEL', `depthwise layer ${layer.name} has ${layer.inChannels} inputs but ${layer.outChannels} outputs (expected a multiple)`);
   }
   const k2 = layer.kernel * layer.kernel;
-  const expected = layer.kind === 'depthwise' ? k2 * layer.inChannels : k2 * layer.inChannels * layer.outChannels;
+  const expected = layer.kind === 'depthwise' ? k2 * layer.outChannels : k2 * layer.inChannels * layer.outChannels;
   if (layer.weights.length !== expected || layer.bias.length !== layer.outChannels) {
     throw new ModelError('E_MODEL', `layer ${layer.name}: ${layer.weights.length} weights and ${layer.bias.length} biases, expected ${expected} and ${layer.outChannels}`);
   }

@@ -8,7 +8,7 @@ import { createWorkerEngine } from '../engines/worker-engine.js';
 import type { Frame } from '../frame.js';
 import { SsdDetector } from '../inference/detector.js';
 import type { ModelDescriptor } from '../model/descriptor.js';
-import { loadModel, readDescriptor, resolveDescriptorPath } from '../model-io/load-model.js';
+import { loadModel, readModelDescriptor } from '../model-io/load-model.js';
 import { batchFrames } from '../operators/batch-frames.js';
 import { inferBatches } from '../operators/infer-batches.js';
 import { prepareBatches } from '../operators/prepare-batches.js';
@@ -47,8 +47,7 @@ export async function openDetection(input: string, detectOptions: DetectOptions 
   const { maxWaitMs } = options;
   // Only the descriptor here: the weights are read where the engine runs (an ONNX worker reads
   // its own; reading them on this thread too would cost ~45 MB and ~40 ms for nothing).
-  const descriptorPath = resolveDescriptorPath(options.model);
-  const descriptor = readDescriptor(descriptorPath);
+  const { descriptor, descriptorPath } = readModelDescriptor(options.model, { labels: options.labels });
   const info = await probeInput(input, { ffprobePath: options.ffprobePath });
   const pick = await resolveEngineKind({ engine: options.engine, backend: options.backend });
   const requested = options.batch;

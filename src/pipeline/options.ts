@@ -49,7 +49,7 @@ export function resolvePostprocess(o: Partial<Pick<ResolvedDetectOptions, 'score
     scoreThreshold: o.score ?? d.postprocess.scoreThreshold,
     iouThreshold: o.iou ?? d.postprocess.iouThreshold,
     maxDetections: o.maxDetections ?? d.postprocess.maxDetections,
-    classAgnostic: o.classAgnostic ?? false,
+    classAgnostic: o.classAgnostic ?? d.postprocess.classAgnostic ?? false,
     nms: o.softNms ? 'soft-gaussian' : 'hard',
   };
 }

@@ -3,12 +3,16 @@ import type { ConvLayer, SsdGraph } from '../../src/model/ssd-graph.js';
 /**
  * Straightforward NHWC convolution straight from the TF definition, for checking runtimes:
  * input [batch, inH, inW, in] -> output [batch, outH, outW, out], TF kernel layouts
- * (conv [kh, kw, in, out], depthwise [kh, kw, C, 1]), zero padding by layer.pads
- * [top, left, bottom, right], then bias and activation. Accumulates in float64.
+ * (conv [kh, kw, in, out], depthwise [kh, kw, C, m]), zero padding by layer.pads
+ * [top, left, bottom, right], then bias, activation and clip. Accumulates in float64.
  */
 export function referenceConv(input: Float32Array, batch: number, layer: ConvLayer): Float32Array {
   const { kernel: k, stride, inChannels: I, outChannels: O, inHeight: IH, inWidth: IW, outHeight: OH, outWidth: OW } = layer;
   const [top, left] = layer.pads;
+  // activation, then the clip
+  let lo = layer.activation === 'linear' ? -Infinity : 0;
+  let hi = layer.activation === 'relu6' ? 6 : Infinity;
+  if (layer.clip) [lo, hi] = [Math.max(lo, layer.clip[0]), Math.min(hi, layer.clip[1])];
   const out = new Float32Array(batch * OH * OW * O);
   for (let n = 0; n < batch; n++) {
     for (let oy = 0; oy < OH; oy++) {
@@ -23,13 +27,14 @@ export function referenceConv(input: Float32Array, batch: number, layer: ConvLay
               if (ix < 0 || ix >= IW) continue;
               const base = ((n * IH + iy) * IW + ix) * I;
               if (layer.kind === 'depthwise') {
-                acc += input[base + o] * layer.weights[(ky * k + kx) * I + o];
+                // output o = c * m + j reads input channel c
+                acc += input[base + Math.floor(o / (O / I))] * layer.weights[(ky * k + kx) * O + o];
               } else {
                 for (let i = 0; i < I; i++) acc += input[base + i] * layer.weights[((ky * k + kx) * I + i) * O + o];
               }
             }
           }
-          out[((n * OH + oy) * OW + ox) * O + o] = layer.activation === 'relu6' ? Math.min(Math.max(acc, 0), 6) : acc;
+          out[((n * OH + oy) * OW + ox) * O + o] = Math.min(Math.max(acc, lo), hi);
         }
       }
     }

@@ -1,0 +1,19 @@
+import { expect } from 'chai';
+import { columnLabels, parseLabelMap } from '../../../src/model/tflite/labels.js';
+
+describe('model/tflite/labels', () => {
+  it('parses a label map: one per line, ??? and blanks are null, trailing blank lines dropped', () => {
+    expect(parseLabelMap('\uFEFFperson\r\nbicycle\n???\n\ncar\n\n')).to.deep.equal(['person', 'bicycle', null, null, 'car']);
+  });
+
+  it('maps score columns to label lines: column c is line c - labelOffset; background is null', () => {
+    const map = ['person', 'bicycle', null];
+    expect(columnLabels(map, 4, 1)).to.deep.equal([null, 'person', 'bicycle', null]);
+    expect(columnLabels(map, 5, 1)).to.deep.equal([null, 'person', 'bicycle', null, null]);
+    expect(columnLabels(map, 2, 0)).to.deep.equal(['person', 'bicycle']);
+  });
+
+  it('without a label map, names classes by the post-process\'s class id', () => {
+    expect(columnLabels(null, 3, 1)).to.deep.equal([null, 'class 0', 'class 1']);
+  });
+});
