@@ -154,8 +154,8 @@ export class ByteTracker {
   private lastPtsMs: number | null = null;
   private readonly solver = new LinearAssignment();
   // Scratch, grown as needed and reused every frame.
-  private trackBoxes = new Float64Array(64 * 4);
-  private cost = new Float64Array(64 * 64);
+  private trackBoxes: Float64Array = new Float64Array(64 * 4);
+  private cost: Float64Array = new Float64Array(64 * 64);
   private rows = new Int32Array(64);
   private cols = new Int32Array(64);
   private rowToCol = new Int32Array(64);
