@@ -56,7 +56,9 @@ describe('trackObjects', () => {
   });
 
   it('passes errors through without ending tracks', () => {
-    const scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+    const scheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
     scheduler.run(({ cold, expectObservable }) => {
       const a = fd('cam', 0, [[0.1, 0.1]]);
       const b = fd('cam', 1, [[0.1, 0.1]]);
