@@ -48,8 +48,13 @@ export const DEFAULT_MATCH_IOU = 0.2;
 export const DEFAULT_LOW_MATCH_IOU = 0.5;
 /** Hits (consecutive matched frames) that confirm a track. Higher: fewer flickering false tracks, confirmation later. */
 export const DEFAULT_MIN_HITS = 2;
-/** How long a lost track waits to be matched again (ByteTrack's 30 frames at 30 fps). Longer: survives longer occlusions, more chance of an id jumping to a newcomer. */
-export const DEFAULT_MAX_LOST_MS = 1000;
+/**
+ * How long a lost track waits to be matched again. ByteTrack keeps 30 frames (1 s at 30 fps);
+ * 2 s measured better on the synthetic sets (IDF1 easy 0.93 -> 0.95, crowded 0.78 -> 0.81, no
+ * MOTA loss; 3 s and 5 s gained nothing more). Longer: survives longer occlusions, ends are
+ * reported later, more chance of an id jumping to a newcomer.
+ */
+export const DEFAULT_MAX_LOST_MS = 2000;
 /** Milliseconds per Kalman step: the filter's noise constants are ByteTrack's per-frame values at 30 fps. */
 export const KALMAN_STEP_MS = 1000 / 30;
 
