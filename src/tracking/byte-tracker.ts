@@ -207,7 +207,7 @@ export class ByteTracker {
     const out: Detection[] = [];
     for (let k = 0; k < detections.length; k++) {
       const t = detTrack[k];
-      if (t !== null) out.push({ ...detections[k], trackId: t.id, confirmed: t.state !== TENTATIVE });
+      if (t !== null) out.push(tagged(detections[k], t.id, t.state !== TENTATIVE));
     }
     return { detections: out, events };
   }
@@ -335,6 +335,16 @@ export class ByteTracker {
     if (this.rowToCol.length < nr) this.rowToCol = new Int32Array(nr * 2);
     if (this.colToRow.length < nc) this.colToRow = new Int32Array(nc * 2);
   }
+}
+
+/**
+ * A detection with its track. Written field by field rather than spread: a spread copy took
+ * ~30% of the tracker's time at 100 objects. Typed Required<Detection> so that a field added
+ * to Detection fails to compile here instead of being dropped.
+ */
+function tagged(d: Detection, trackId: number, confirmed: boolean): Detection {
+  const out: Required<Detection> = { classId: d.classId, label: d.label, score: d.score, box: d.box, trackId, confirmed };
+  return out;
 }
 
 function record(source: string, t: Track, event: 'start' | 'end'): TrackRecord {
