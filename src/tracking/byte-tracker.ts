@@ -66,12 +66,19 @@ export const KALMAN_STEP_MS = 1000 / 30;
 
 /** Tracker parameters; every field is optional and falls back to its DEFAULT_* constant. */
 export interface TrackerOptions {
+  /** First-stage score (--track-high), default DEFAULT_HIGH_THRESHOLD. */
   highThreshold?: number;
+  /** Second-stage score (--track-low), default DEFAULT_LOW_THRESHOLD; <= highThreshold. */
   lowThreshold?: number;
+  /** Score that starts a track (--track-new), default DEFAULT_NEW_TRACK_THRESHOLD; >= highThreshold. */
   newTrackThreshold?: number;
+  /** First- and third-stage IoU (--track-match-iou), default DEFAULT_MATCH_IOU. */
   matchIou?: number;
+  /** Second-stage IoU (--track-low-match-iou), default DEFAULT_LOW_MATCH_IOU. */
   lowMatchIou?: number;
+  /** Hits that confirm a track (--track-min-hits), default DEFAULT_MIN_HITS. */
   minHits?: number;
+  /** Time a lost track is kept, ms (--track-max-lost-ms), default DEFAULT_MAX_LOST_MS. */
   maxLostMs?: number;
 }
 
