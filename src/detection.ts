@@ -12,6 +12,12 @@ export interface Detection {
   readonly box: readonly [number, number, number, number];
   /** Identity across frames once a tracker has run; null before. */
   readonly trackId: number | null;
+  /**
+   * Set by the tracker: true once the detection's track has been matched minHits times,
+   * false while it is tentative (and may still vanish without a track start record).
+   * Absent before tracking.
+   */
+  readonly confirmed?: boolean;
 }
 
 /** Stage timings for one frame, in milliseconds (a batch's time is shared equally by its frames). */
