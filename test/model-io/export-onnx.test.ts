@@ -7,7 +7,7 @@ import { OptionError, OutputError } from '../../src/errors.js';
 import { createOnnxEngine, type OnnxEngine } from '../../src/engines/onnx.js';
 import { generateAnchors } from '../../src/model/anchors.js';
 import { exportOnnx } from '../../src/model-io/export-onnx.js';
-import { sidecarPathFor, type OnnxSidecar } from '../../src/onnx/onnx-sidecar.js';
+import type { OnnxSidecar } from '../../src/onnx/onnx-sidecar.js';
 import { loadModel, type LoadedModel } from '../../src/model-io/load-model.js';
 import { requireWeight } from '../../src/model/weights.js';
 import { maxAbsDiff, randomFrames } from '../helpers/arrays.js';
@@ -39,12 +39,6 @@ describe('model/export-onnx', function () {
   after(async () => {
     await engine?.dispose();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('names the sidecar after the model file', () => {
-    expect(sidecarPathFor('/x/face.onnx')).to.equal('/x/face.json');
-    expect(sidecarPathFor('/x/face.ONNX')).to.equal('/x/face.json');
-    expect(sidecarPathFor('/x/face')).to.equal('/x/face.json');
   });
 
   for (const layout of ['nhwc', 'nchw'] as const) {
