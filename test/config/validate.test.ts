@@ -1,0 +1,115 @@
+import { expect } from 'chai';
+import { detectOptionsSchema, pipelineFileSchema, runOptionsSchema } from '../../src/config/schema.js';
+import { checkOption, longFlag, parseOptions } from '../../src/config/validate.js';
+import { OptionError } from '../../src/errors.js';
+
+/** The OptionError message fn throws (fails the test when it throws nothing else). */
+function message(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(OptionError);
+    expect((err as OptionError).code).to.equal('E_BAD_OPTION');
+    return (err as OptionError).message;
+  }
+  throw new Error('expected an OptionError');
+}
+
+const DETECT_KEYS = 'model, labels, score, iou, maxDetections, classAgnostic, softNms, engine, backend, threads, batch, maxWaitMs, ffmpegPath, ffprobePath';
+
+describe('config/validate', () => {
+  describe('parseOptions, API options: errors name the CLI flag', () => {
+    const table: [value: Record<string, unknown>, error: string][] = [
+      [{ score: 2 }, 'option --score: expected a number in [0, 1], received 2'],
+      [{ iou: -0.5 }, 'option --iou: expected a number in [0, 1], received -0.5'],
+      [{ batch: 'many' }, 'option --batch: expected an integer >= 1 or auto, received "many"'],
+      [{ batch: 0 }, 'option --batch: expected an integer >= 1 or auto, received 0'],
+      [{ engine: 'gpu' }, 'option --engine: expected auto, onnx, tfjs, received "gpu"'],
+      [{ maxDetections: 2.5 }, 'option --max-detections: expected an integer >= 1, received 2.5'],
+      [{ maxWaitMs: -1 }, 'option --max-wait-ms: expected a number >= 0, received -1'],
+      [{ softNms: 'yes' }, 'option --soft-nms: expected true or false, received "yes"'],
+      [{ ffmpegPath: '' }, 'option --ffmpeg: expected a path to an ffmpeg binary, received ""'],
+    ];
+    for (const [value, error] of table) {
+      it(`${JSON.stringify(value)} -> ${error}`, () => {
+        expect(message(() => parseOptions(detectOptionsSchema, value))).to.equal(error);
+      });
+    }
+
+    it('run() outputs too', () => {
+      expect(message(() => parseOptions(runOptionsSchema, { jsonl: '' }))).to.equal('option --jsonl: expected a file path or -, received ""');
+    });
+
+    it('an unknown key lists the known ones', () => {
+      expect(message(() => parseOptions(detectOptionsSchema, { bogus: 1 }))).to.equal(`unknown option bogus; expected one of ${DETECT_KEYS}`);
+      expect(message(() => parseOptions(detectOptionsSchema, { jsonl: 'x' })), 'an output is not a detect() option').to.match(/^unknown option jsonl;/);
+    });
+
+    it('options that are not an object', () => {
+      expect(message(() => parseOptions(detectOptionsSchema, 'abc'))).to.equal('option options: expected a JSON object, received "abc"');
+    });
+
+    it('fills in the defaults, from nothing too', () => {
+      const defaults = { model: 'face', softNms: false, engine: 'auto', backend: 'auto', batch: 'auto', maxWaitMs: 50 };
+      expect(parseOptions(detectOptionsSchema, undefined)).to.deep.equal(defaults);
+      expect(parseOptions(detectOptionsSchema, {})).to.deep.equal(defaults);
+      expect(parseOptions(detectOptionsSchema, { batch: 4, score: 0.3, threads: 2 })).to.deep.equal({ ...defaults, batch: 4, score: 0.3, threads: 2 });
+    });
+  });
+
+  describe('parseOptions, pipeline files: errors name the file and the field path', () => {
+    const style = { file: 'pipelines/x.json' };
+    const table: [value: unknown, error: string][] = [
+      [{ input: 'a', score: 2 }, 'option score in pipelines/x.json: expected a number in [0, 1], received 2'],
+      [{ input: 'a', outputs: { jsonl: 3 } }, 'option outputs.jsonl in pipelines/x.json: expected a file path or -, received 3'],
+      [{ input: 'a', outputs: { csv: 'x' } }, 'unknown option outputs.csv in pipelines/x.json; expected one of jsonl, video, stats'],
+      [{ sources: [{ input: 'a', outputs: { csv: 1 } }] }, 'unknown option sources.0.outputs.csv in pipelines/x.json; expected one of jsonl, video, stats'],
+      [{ sources: [{ input: 'a', nmae: 'x' }] }, 'unknown option sources.0.nmae in pipelines/x.json; expected one of name, input, outputs'],
+      [{ input: 'a', batchSize: 4 }, `unknown option batchSize in pipelines/x.json; expected one of ${DETECT_KEYS}, $comment, input, sources, outputs`],
+      [{ model: 'face' }, 'option input / sources in pipelines/x.json: expected exactly one of input or sources, received "neither"'],
+      [{ input: 'a', sources: [{ input: 'b' }] }, 'option input / sources in pipelines/x.json: expected exactly one of input or sources, received "both"'],
+      [[1], 'option pipelines/x.json: expected a JSON object, received [1]'],
+    ];
+    for (const [value, error] of table) {
+      it(`${JSON.stringify(value)} -> ${error}`, () => {
+        expect(message(() => parseOptions(pipelineFileSchema, value, style))).to.equal(error);
+      });
+    }
+
+    // Bug (src/config/validate.ts): a field without CLI metadata (a pipeline source's `input` or
+    // `name`, the file's own `input`) falls back to zod's raw issue text, which reads "expected
+    // Too small: expected string to have >=1 characters, received """. Unskip when fixed.
+    it.skip('a field without CLI metadata still reads "expected <what>, received <value>" (src bug: zod\'s raw text)', () => {
+      const m = message(() => parseOptions(pipelineFileSchema, { sources: [{ input: 'a' }, { input: '' }] }, style));
+      expect(m).to.match(/^option sources\.1\.input in pipelines\/x\.json: expected [^:]+, received ""$/);
+      expect(m).to.not.match(/Too small|expected .*expected/);
+    });
+
+    it('fills in the defaults and keeps the file\'s own fields', () => {
+      expect(parseOptions(pipelineFileSchema, { input: 'a.mp4', batch: 4, outputs: { jsonl: '-' } }, style)).to.deep.equal({
+        model: 'face', softNms: false, engine: 'auto', backend: 'auto', batch: 4, maxWaitMs: 50,
+        input: 'a.mp4', outputs: { jsonl: '-' },
+      });
+    });
+  });
+
+  describe('checkOption', () => {
+    it('returns a valid value as given', () => {
+      expect(checkOption('threads', 4)).to.equal(4);
+      expect(checkOption('engine', 'onnx')).to.equal('onnx');
+      expect(checkOption('threads', undefined), 'optional').to.equal(undefined);
+    });
+
+    it('fails with the same flag name and words as parseOptions', () => {
+      expect(message(() => checkOption('threads', 0))).to.equal('option --threads: expected an integer >= 1, received 0');
+      expect(message(() => checkOption('threads', 1.5))).to.equal('option --threads: expected an integer >= 1, received 1.5');
+      expect(message(() => checkOption('engine', 'gpu'))).to.equal(message(() => parseOptions(detectOptionsSchema, { engine: 'gpu' })));
+      expect(message(() => checkOption('jsonl', ''))).to.equal('option --jsonl: expected a file path or -, received ""');
+    });
+  });
+
+  it('longFlag keeps the flag and drops the value name', () => {
+    expect(longFlag('--score <0..1>')).to.equal('--score');
+    expect(longFlag('--class-agnostic')).to.equal('--class-agnostic');
+  });
+});
