@@ -52,6 +52,40 @@ type AttributeProto = onnxProto.onnx.IAttributeProto;
  * TF SAME padding becomes explicit pads.
  */
 export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Array {
+  const opset = checkBuildOptions(opts);
+  const g = new GraphParts(opset);
+  const maps = lowerInput(g, graph, opts.inputLayout);
+  lowerLayers(g, graph, maps);
+  const { boxParts, classParts } = lowerHeads(g, graph, maps);
+  lowerOutputs(g, boxParts, classParts);
+  return assembleModel(g, graph, opts.inputLayout);
+}
+
+/** Nodes and initializers in the order they are written (the order fixes the model's bytes). */
+class GraphParts {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  /** Opset 11+ takes Clip's min and max as inputs; before, as attributes. */
+  readonly clipAsInputs: boolean;
+
+  constructor(readonly opset: number) {
+    this.clipAsInputs = opset >= 11;
+  }
+}
+
+/** A feature map the lowered graph has defined so far, NCHW, with its ONNX tensor name. */
+interface DefinedMap {
+  readonly tensor: string;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+}
+
+/** Feature maps by graph name ('input' is the image), as the layers define them. */
+type DefinedMaps = Map<string, DefinedMap>;
+
+/** Checks the options; returns the opset. */
+function checkBuildOptions(opts: BuildOnnxOptions): number {
   const opset = opts.opset ?? DEFAULT_ONNX_OPSET;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new OptionError('opset', `an integer from ${MIN_OPSET} to ${MAX_OPSET}`, opts.opset);
@@ -59,57 +93,67 @@ export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Ar
   if (opts.inputLayout !== 'nhwc' && opts.inputLayout !== 'nchw') {
     throw new OptionError('inputLayout', '"nhwc" or "nchw"', opts.inputLayout);
   }
-  const clipAsInputs = opset >= 11;
+  return opset;
+}
 
-  const nodes: NodeProto[] = [];
-  const initializers: TensorProto[] = [];
-  const H = graph.inputHeight;
-  const W = graph.inputWidth;
-
-  // Feature maps by name: 'input' is the NCHW image.
-  const defined = new Map<string, { c: number; h: number; w: number }>();
+/**
+ * The input in NCHW (one Transpose for an NHWC input) and the shared ReLU6 bounds. Returns the
+ * feature-map table with 'input' defined.
+ */
+function lowerInput(g: GraphParts, graph: SsdGraph, layout: OnnxInputLayout): DefinedMaps {
   let inputNchw: string = ONNX_INPUT_NAME;
-  if (opts.inputLayout === 'nhwc') {
+  if (layout === 'nhwc') {
     // [batch, H, W, 3] -> [batch, 3, H, W]
     inputNchw = `${ONNX_INPUT_NAME}/nchw`;
-    nodes.push(node('Transpose', [ONNX_INPUT_NAME], [inputNchw], `${ONNX_INPUT_NAME}/to_nchw`, [intsAttr('perm', [0, 3, 1, 2])]));
+    g.nodes.push(node('Transpose', [ONNX_INPUT_NAME], [inputNchw], `${ONNX_INPUT_NAME}/to_nchw`, [intsAttr('perm', [0, 3, 1, 2])]));
   }
-  defined.set('input', { c: 3, h: H, w: W });
-  const tensorName = (layerOrInput: string): string => (layerOrInput === 'input' ? inputNchw : layerOrInput);
-
-  if (clipAsInputs) {
-    initializers.push(floatTensor('relu6/min', [], new Float32Array([0])), floatTensor('relu6/max', [], new Float32Array([6])));
+  if (g.clipAsInputs) {
+    g.initializers.push(floatTensor('relu6/min', [], new Float32Array([0])), floatTensor('relu6/max', [], new Float32Array([6])));
   }
+  return new Map([['input', { tensor: inputNchw, c: 3, h: graph.inputHeight, w: graph.inputWidth }]]);
+}
 
+/** Every layer in graph order, each checked against the maps defined before it. */
+function lowerLayers(g: GraphParts, graph: SsdGraph, maps: DefinedMaps): void {
   for (const layer of graph.layers) {
-    checkLayer(layer, defined);
-    const group = layer.kind === 'depthwise' ? layer.inChannels : 1;
-    const wName = `${layer.name}/W`;
-    const bName = `${layer.name}/B`;
-    const k = layer.kernel;
-    initializers.push(
-      floatTensor(wName, [layer.outChannels, layer.inChannels / group, k, k], toOihw(layer)),
-      floatTensor(bName, [layer.outChannels], layer.bias),
-    );
-    const post = activationNodes(layer, clipAsInputs);
-    const convOut = post ? `${layer.name}/conv` : layer.name;
-    // [batch, in, h, w] -> [batch, out, outH, outW]
-    nodes.push(node('Conv', [tensorName(layer.input), wName, bName], [convOut], `${layer.name}/Conv`, [
-      intsAttr('kernel_shape', [k, k]),
-      intsAttr('strides', [layer.stride, layer.stride]),
-      // ONNX pads: [x1_begin, x2_begin, x1_end, x2_end] = [top, left, bottom, right], as the layer stores them.
-      intsAttr('pads', [...layer.pads]),
-      intsAttr('dilations', [1, 1]),
-      intAttr('group', group),
-    ]));
-    if (post) {
-      nodes.push(post.node(convOut));
-      initializers.push(...post.initializers);
-    }
-    defined.set(layer.name, { c: layer.outChannels, h: layer.outHeight, w: layer.outWidth });
+    checkLayer(layer, maps);
+    lowerConv(g, layer, maps.get(layer.input)!.tensor);
+    maps.set(layer.name, { tensor: layer.name, c: layer.outChannels, h: layer.outHeight, w: layer.outWidth });
   }
+}
 
-  // Heads: NCHW [batch, k*d, h, w] -> NHWC [batch, h, w, k*d] -> [batch, h*w*k, d]; concat over heads.
+/** Conv (group = C for depthwise) with OIHW weights and bias, then the layer's activation. */
+function lowerConv(g: GraphParts, layer: ConvLayer, x: string): void {
+  const group = layer.kind === 'depthwise' ? layer.inChannels : 1;
+  const wName = `${layer.name}/W`;
+  const bName = `${layer.name}/B`;
+  const k = layer.kernel;
+  g.initializers.push(
+    floatTensor(wName, [layer.outChannels, layer.inChannels / group, k, k], toOihw(layer)),
+    floatTensor(bName, [layer.outChannels], layer.bias),
+  );
+  const post = activationNodes(layer, g.clipAsInputs);
+  const convOut = post ? `${layer.name}/conv` : layer.name;
+  // [batch, in, h, w] -> [batch, out, outH, outW]
+  g.nodes.push(node('Conv', [x, wName, bName], [convOut], `${layer.name}/Conv`, [
+    intsAttr('kernel_shape', [k, k]),
+    intsAttr('strides', [layer.stride, layer.stride]),
+    // ONNX pads: [x1_begin, x2_begin, x1_end, x2_end] = [top, left, bottom, right], as the layer stores them.
+    intsAttr('pads', [...layer.pads]),
+    intsAttr('dilations', [1, 1]),
+    intAttr('group', group),
+  ]));
+  if (post) {
+    g.nodes.push(post.node(convOut));
+    g.initializers.push(...post.initializers);
+  }
+}
+
+/**
+ * Each head's box and class maps, NCHW [batch, k*d, h, w] -> NHWC [batch, h, w, k*d] ->
+ * [batch, h*w*k, d]. Returns the flattened tensors in head order, to be concatenated.
+ */
+function lowerHeads(g: GraphParts, graph: SsdGraph, maps: DefinedMaps): { boxParts: string[]; classParts: string[] } {
   const boxParts: string[] = [];
   const classParts: string[] = [];
   let anchors = 0;
@@ -120,50 +164,65 @@ export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Ar
       [head.boxLayer, 4, boxParts],
       [head.classLayer, graph.numClasses, classParts],
     ] as const) {
-      const fm = defined.get(layerName);
+      const fm = maps.get(layerName);
       if (!fm) throw new ModelError('E_MODEL', `head ${i} reads ${layerName}, which is not a layer of the graph`);
       if (fm.c !== head.anchorsPerCell * depth || fm.h !== head.height || fm.w !== head.width) {
         throw new ModelError('E_MODEL', `head ${i}: ${layerName} is ${fm.h}x${fm.w}x${fm.c}, expected ${head.height}x${head.width}x${head.anchorsPerCell * depth}`);
       }
-      const nhwc = `${layerName}/nhwc`;
-      const shapeName = `${layerName}/shape`;
-      const flat = `${layerName}/flat`;
-      // Reshape shape [0, h*w*k, d]: 0 copies the (dynamic) batch dimension.
-      initializers.push(int64Tensor(shapeName, [3], [0, cells, depth]));
-      nodes.push(
-        node('Transpose', [layerName], [nhwc], `${layerName}/to_nhwc`, [intsAttr('perm', [0, 2, 3, 1])]),
-        node('Reshape', [nhwc, shapeName], [flat], `${layerName}/Reshape`),
-      );
-      parts.push(flat);
+      parts.push(flattenHead(g, fm.tensor, cells, depth));
     }
   }
   if (anchors !== graph.numAnchors) {
     throw new ModelError('E_MODEL', `the heads give ${anchors} anchors but the graph declares numAnchors ${graph.numAnchors}`);
   }
   if (graph.heads.length === 0) throw new ModelError('E_MODEL', 'the graph has no box predictor heads');
-  nodes.push(
+  return { boxParts, classParts };
+}
+
+/** [batch, k*d, h, w] -> [batch, h*w*k, d] (Transpose to NHWC, Reshape); returns the output name. */
+function flattenHead(g: GraphParts, x: string, cells: number, depth: number): string {
+  const nhwc = `${x}/nhwc`;
+  const shapeName = `${x}/shape`;
+  const flat = `${x}/flat`;
+  // Reshape shape [0, h*w*k, d]: 0 copies the (dynamic) batch dimension.
+  g.initializers.push(int64Tensor(shapeName, [3], [0, cells, depth]));
+  g.nodes.push(
+    node('Transpose', [x], [nhwc], `${x}/to_nhwc`, [intsAttr('perm', [0, 2, 3, 1])]),
+    node('Reshape', [nhwc, shapeName], [flat], `${x}/Reshape`),
+  );
+  return flat;
+}
+
+/** The two outputs: [batch, A, 4] and [batch, A, C], concatenated over heads. */
+function lowerOutputs(g: GraphParts, boxParts: string[], classParts: string[]): void {
+  g.nodes.push(
     node('Concat', boxParts, [ONNX_OUTPUT_NAMES.boxEncodings], 'box_encodings/Concat', [intAttr('axis', 1)]),
     node('Concat', classParts, [ONNX_OUTPUT_NAMES.classLogits], 'class_logits/Concat', [intAttr('axis', 1)]),
   );
+}
 
-  const inputShape = opts.inputLayout === 'nhwc' ? [ONNX_BATCH_DIM, H, W, 3] : [ONNX_BATCH_DIM, 3, H, W];
+/** The ModelProto around the graph (IR version of the opset, typed input and outputs), serialized. */
+function assembleModel(g: GraphParts, graph: SsdGraph, layout: OnnxInputLayout): Uint8Array {
+  const H = graph.inputHeight;
+  const W = graph.inputWidth;
+  const inputShape = layout === 'nhwc' ? [ONNX_BATCH_DIM, H, W, 3] : [ONNX_BATCH_DIM, 3, H, W];
   const model = onnx.ModelProto.create({
-    irVersion: IR_VERSION_FOR_OPSET[opset],
-    opsetImport: [{ domain: '', version: opset }],
+    irVersion: IR_VERSION_FOR_OPSET[g.opset],
+    opsetImport: [{ domain: '', version: g.opset }],
     producerName: 'ssdpipe',
     producerVersion: '1',
     docString: 'SSD generated by ssdpipe from an engine-neutral graph',
     graph: {
       name: 'ssd',
-      node: nodes,
-      initializer: initializers,
+      node: g.nodes,
+      initializer: g.initializers,
       input: [valueInfo(ONNX_INPUT_NAME, inputShape)],
       output: [
         valueInfo(ONNX_OUTPUT_NAMES.boxEncodings, [ONNX_BATCH_DIM, graph.numAnchors, 4]),
         valueInfo(ONNX_OUTPUT_NAMES.classLogits, [ONNX_BATCH_DIM, graph.numAnchors, graph.numClasses]),
       ],
     },
-    metadataProps: [{ key: 'input_layout', value: opts.inputLayout }],
+    metadataProps: [{ key: 'input_layout', value: layout }],
   });
   return onnx.ModelProto.encode(model).finish();
 }
@@ -236,7 +295,7 @@ export function toOihw(layer: ConvLayer): Float32Array {
   return dst;
 }
 
-function checkLayer(layer: ConvLayer, defined: Map<string, { c: number; h: number; w: number }>): void {
+function checkLayer(layer: ConvLayer, defined: DefinedMaps): void {
   const src = defined.get(layer.input);
   if (!src) throw new ModelError('E_MODEL', `layer ${layer.name} reads ${layer.input}, which is not defined before it`);
   if (defined.has(layer.name) || layer.name === 'input') {

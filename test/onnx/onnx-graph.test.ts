@@ -1,9 +1,11 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { ModelError, OptionError } from '../../src/errors.js';
 import { buildOnnxModel, toOihw, type OnnxInputLayout } from '../../src/onnx/onnx-graph.js';
 import { samePadding, type ConvLayer, type HeadSpec, type SsdGraph } from '../../src/model/ssd-graph.js';
+import { loadModel } from '../../src/model-io/load-model.js';
 import { referenceConv, referenceSsd } from '../helpers/reference-conv.js';
 import { maxAbsDiff } from '../helpers/arrays.js';
 
@@ -239,6 +241,26 @@ describe('engines/onnx-graph', () => {
       const { box, cls } = await runOnnx(graph, 'nhwc', input, 1, 10);
       expect(maxAbsDiff(box.data as Float32Array, ref.boxEncodings)).to.be.below(1e-4);
       expect(maxAbsDiff(cls.data as Float32Array, ref.classLogits)).to.be.below(1e-4);
+    });
+  });
+  describe('bytes of the face model', () => {
+    // The ONNX engine caches generated models by a key over the graph, not over these bytes:
+    // when they change, ONNX_CACHE_FORMAT_VERSION (engines/onnx-cache.ts) must change too.
+    const GOLDEN: Record<string, string> = {
+      'nhwc/13': '301bf435a04c79445fd19670fb4e538e35847489bec9eecb7b4e0a8f75cd0bc3',
+      'nchw/13': '2dd200ac42bc8a9881e7646299cd53474ca12e106746e905546ae9ca42e4378a',
+      'nhwc/10': 'b6027c0f5187275f8a10f366f080fe46935c8eee033827fd50b5e5f6ae2a7532',
+      'nchw/10': '2bc2f83ea58a839c6bd570cdddb513ce863d098bd4151949507c9f22da97783f',
+    };
+    it('are unchanged (sha256) for both layouts at opsets 13 and 10', async function () {
+      this.timeout(60_000);
+      const { graph } = await loadModel('face');
+      const actual: Record<string, string> = {};
+      for (const key of Object.keys(GOLDEN)) {
+        const [layout, opset] = key.split('/') as [OnnxInputLayout, string];
+        actual[key] = createHash('sha256').update(buildOnnxModel(graph, { inputLayout: layout, opset: Number(opset) })).digest('hex');
+      }
+      expect(actual).to.deep.equal(GOLDEN);
     });
   });
 });
