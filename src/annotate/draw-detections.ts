@@ -2,10 +2,10 @@ import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { Detection } from '../detection.js';
 import { OptionError } from '../errors.js';
 import type { Frame } from '../frame.js';
+import { drawTrail } from './draw-trail.js';
 import { ensureLabelFont } from './font.js';
-
-/** An sRGB colour, each channel 0..255. */
-export type Rgb = readonly [number, number, number];
+import { trackColor, type Rgb } from './track-color.js';
+import type { TrackTrails } from './track-trails.js';
 
 /** How boxes and label tags look. Every field is optional; defaults scale with the frame size. */
 export interface DrawStyle {
@@ -13,9 +13,9 @@ export interface DrawStyle {
   readonly lineWidth?: number;
   /** Label text size in source pixels; default max(11, round(min(width, height) / 40)). */
   readonly fontSize?: number;
-  /** Colours cycled by track id, or by class id for untracked detections. */
+  /** Colours cycled by class id for untracked detections (tracked ones are coloured by trackColor). */
   readonly palette?: readonly Rgb[];
-  /** Draw the `label score #track` tags (default true). */
+  /** Draw the `#track label score` tags (default true). */
   readonly labels?: boolean;
 }
 
@@ -25,17 +25,17 @@ export const DEFAULT_PALETTE: readonly Rgb[] = [
   [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212],
 ];
 
-/** The tag's text: `label score` with a 2-decimal score, then `#trackId` when tracked. */
+/** The tag's text: `label score` with a 2-decimal score, led by `#trackId` when tracked (`#12 person 0.93`). */
 export function labelText(d: Detection): string {
   const base = `${d.label} ${d.score.toFixed(2)}`;
-  return d.trackId === null ? base : `${base} #${d.trackId}`;
+  return isTracked(d) ? `#${d.trackId} ${base}` : base;
 }
 
-/** The colour a detection is drawn in: by track id when tracked (one colour per object), else by class. */
+/** The colour a detection is drawn in: trackColor(trackId) when tracked (one colour per object), else the palette by class. */
 export function detectionColor(d: Detection, palette: readonly Rgb[] = DEFAULT_PALETTE): Rgb {
-  const key = d.trackId ?? d.classId;
+  if (isTracked(d)) return trackColor(d.trackId);
   const n = palette.length;
-  return palette[((Math.trunc(key) % n) + n) % n];
+  return palette[((Math.trunc(d.classId) % n) + n) % n];
 }
 
 /**
@@ -43,12 +43,17 @@ export function detectionColor(d: Detection, palette: readonly Rgb[] = DEFAULT_P
  * (packed RGB24, same size), made in `into` when given (a buffer to reuse). `frame.data` is never
  * modified: frames may be shared by sinks.
  *
+ * Tracked detections (trackId not null) are drawn in their track's colour with `#id` in the tag;
+ * a tentative one (`confirmed === false`) gets a dashed outline, so a track that may still vanish
+ * reads differently from a confirmed one while keeping its colour and id. With `trails` (updated
+ * with this frame first), each tracked detection's trail is drawn under the boxes, fading with age.
+ *
  * Why not one canvas for the whole frame: measured on 1280x720 with 5 boxes, the full
  * RGB -> RGBA -> ImageData -> draw -> getImageData -> RGB round trip costs ~22 ms a frame,
  * almost all of it the two full-frame conversions and copies; drawing the outlines straight
  * into the RGB copy and rendering only the small text tags on canvas costs ~1 ms.
  */
-export function drawDetections(frame: Frame, detections: readonly Detection[], style: DrawStyle = {}, into?: Uint8Array): Uint8Array {
+export function drawDetections(frame: Frame, detections: readonly Detection[], style: DrawStyle = {}, into?: Uint8Array, trails?: TrackTrails): Uint8Array {
   const { width, height } = frame;
   if (into && into.length !== frame.data.length) {
     throw new OptionError('into', `an array of ${frame.data.length} bytes (the frame's size)`, `${into.length} bytes`);
@@ -59,6 +64,7 @@ export function drawDetections(frame: Frame, detections: readonly Detection[], s
   if (detections.length === 0 || width === 0 || height === 0) return out;
   const s = resolveDrawStyle(width, height, style);
 
+  if (trails) drawTrails(out, frame, detections, trails, s);
   const tags: Tag[] = [];
   for (const d of detections) {
     const [bx1, by1, bx2, by2] = d.box;
@@ -69,7 +75,8 @@ export function drawDetections(frame: Frame, detections: readonly Detection[], s
     const y1 = clampInt(Math.round(Math.min(by1, by2) * height), 0, height - 1);
     const x2 = clampInt(Math.round(Math.max(bx1, bx2) * width), x1 + 1, width);
     const y2 = clampInt(Math.round(Math.max(by1, by2) * height), y1 + 1, height);
-    strokeRect(out, width, x1, y1, x2, y2, s.lineWidth, color);
+    if (isTracked(d) && d.confirmed === false) dashRect(out, width, x1, y1, x2, y2, s.lineWidth, color);
+    else strokeRect(out, width, x1, y1, x2, y2, s.lineWidth, color);
     if (s.labels) tags.push({ text: labelText(d), color, x: x1, y: y1 });
   }
   if (tags.length > 0) drawTags(out, width, height, tags, s.fontSize);
@@ -85,6 +92,11 @@ interface Tag {
   /** Top-left corner of the box the tag belongs to, in pixels. */
   x: number;
   y: number;
+}
+
+/** True when a tracker gave the detection an id (records from before tracking may lack the field). */
+function isTracked(d: Detection): d is Detection & { readonly trackId: number } {
+  return typeof d.trackId === 'number';
 }
 
 /** Fills in the size-dependent defaults and validates a style (throws OptionError); call once per output. */
@@ -111,6 +123,38 @@ function strokeRect(out: Uint8Array, width: number, x1: number, y1: number, x2: 
   fillRect(out, width, x1, y2 - ty, x2, y2, c); // bottom
   fillRect(out, width, x1, y1 + ty, x1 + tx, y2 - ty, c); // left
   fillRect(out, width, x2 - tx, y1 + ty, x2, y2 - ty, c); // right
+}
+
+/**
+ * A dashed strokeRect: along each edge, dashes of 3 x lw pixels with gaps of 2 x lw, starting at
+ * the edge's first corner, plus one dash ending at its last corner, so all four corners show.
+ */
+function dashRect(out: Uint8Array, width: number, x1: number, y1: number, x2: number, y2: number, lw: number, c: Rgb): void {
+  const tx = Math.min(lw, Math.ceil((x2 - x1) / 2));
+  const ty = Math.min(lw, Math.ceil((y2 - y1) / 2));
+  const dash = 3 * lw;
+  const period = dash + 2 * lw;
+  const dashes = (from: number, to: number, fill: (a: number, b: number) => void): void => {
+    for (let a = from; a < to; a += period) fill(a, Math.min(a + dash, to));
+    fill(Math.max(from, to - dash), to);
+  };
+  dashes(x1, x2, (a, b) => {
+    fillRect(out, width, a, y1, b, y1 + ty, c); // top
+    fillRect(out, width, a, y2 - ty, b, y2, c); // bottom
+  });
+  dashes(y1, y2, (a, b) => {
+    fillRect(out, width, x1, a, x1 + tx, b, c); // left
+    fillRect(out, width, x2 - tx, a, x2, b, c); // right
+  });
+}
+
+/** Each tracked detection's trail, in its track's colour, as thick as the box outlines. */
+function drawTrails(out: Uint8Array, frame: Frame, detections: readonly Detection[], trails: TrackTrails, s: ResolvedDrawStyle): void {
+  for (const d of detections) {
+    if (!isTracked(d)) continue;
+    const points = trails.points(frame.source, d.trackId);
+    if (points) drawTrail(out, frame.width, frame.height, points, trackColor(d.trackId), s.lineWidth);
+  }
 }
 
 function fillRect(out: Uint8Array, width: number, x1: number, y1: number, x2: number, y2: number, c: Rgb): void {

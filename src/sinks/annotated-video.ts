@@ -1,8 +1,10 @@
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { drawDetections, resolveDrawStyle, type DrawStyle } from '../annotate/draw-detections.js';
+import { drawDetections, resolveDrawStyle, type DrawStyle, type ResolvedDrawStyle } from '../annotate/draw-detections.js';
+import { TrackTrails, type TrackTrailsOptions } from '../annotate/track-trails.js';
 import { bytePool } from '../buffer-pool.js';
+import type { FrameDetections } from '../detection.js';
 import { AbortedError, FfmpegError, OptionError, OutputError, SsdpipeError } from '../errors.js';
 import { resolveFfmpegTool } from '../ffmpeg/ffmpeg-path.js';
 import { spawnFfmpeg } from '../ffmpeg/ffmpeg-process.js';
@@ -36,6 +38,28 @@ export interface AnnotatedVideoOptions {
   signal?: AbortSignal;
   /** How boxes and labels are drawn. */
   style?: DrawStyle;
+  /** How long the trails of tracked detections are and how long they outlive their track; false draws none. */
+  trails?: TrackTrailsOptions | false;
+}
+
+/** The options checked once, with every default filled in. */
+interface VideoSettings {
+  /** The path as the caller gave it, for messages. */
+  readonly shownPath: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly crf: number;
+  readonly preset: string;
+  readonly style: ResolvedDrawStyle;
+  /** This sink's trails (state: one per sink), or null when trails are off. */
+  readonly trails: TrackTrails | null;
+}
+
+/** Where the video goes: `partial` while encoding, renamed over `target` when complete. */
+interface OutputFiles {
+  readonly target: string;
+  readonly partial: string;
 }
 
 let partialCounter = 0;
@@ -44,6 +68,8 @@ let partialCounter = 0;
  * Opens a sink that draws each frame's detections and encodes the frames to an H.264
  * (yuv420p) MP4 with ffmpeg. Frames go to ffmpeg's stdin as raw RGB24; `write` resolves once
  * ffmpeg's pipe has taken the frame (it waits for 'drain', so a slow encoder slows the run).
+ * Tracked detections are drawn with their id, in their track's colour, over a short trail
+ * (see drawDetections and TrackTrails).
  *
  * ffmpeg writes a temporary file next to the target that `close` renames over it, so an existing
  * file is replaced only by a complete video and never left half-written. yuv420p needs even
@@ -52,7 +78,17 @@ let partialCounter = 0;
  * file and leaves the target as it was. `close` is safe to call at any time, also after an abort.
  */
 export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promise<Sink> {
-  const { width, height, fps, signal } = options;
+  const settings = resolveVideoOptions(options);
+  if (options.signal?.aborted) throw new AbortedError();
+  const ffmpegPath = resolveFfmpegTool('ffmpeg', options.ffmpegPath).path; // throws E_FFMPEG_NOT_FOUND before any file is made
+  const files = await prepareOutput(options.path);
+  const encoder = startEncoder(ffmpegPath, encoderArgs(settings, files.partial));
+  return videoSink(settings, files, encoder, options.signal);
+}
+
+/** Checks the options (throws OptionError) and fills in the defaults. */
+function resolveVideoOptions(options: AnnotatedVideoOptions): VideoSettings {
+  const { width, height, fps } = options;
   const crf = options.crf ?? DEFAULT_CRF;
   const preset = options.preset ?? DEFAULT_PRESET;
   if (!Number.isInteger(width) || width < 1) throw new OptionError('width', 'a whole number of pixels >= 1', width);
@@ -61,58 +97,38 @@ export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promis
   if (!(Number.isFinite(crf) && crf >= 0 && crf <= 51)) throw new OptionError('crf', 'a number from 0 to 51', crf);
   if (!X264_PRESETS.includes(preset)) throw new OptionError('preset', `one of ${X264_PRESETS.join(', ')}`, preset);
   const style = resolveDrawStyle(width, height, options.style);
-  if (signal?.aborted) throw new AbortedError();
+  const trails = options.trails === false ? null : new TrackTrails(options.trails);
+  return { shownPath: options.path, width, height, fps, crf, preset, style, trails };
+}
 
-  const ffmpegPath = resolveFfmpegTool('ffmpeg', options.ffmpegPath).path; // throws E_FFMPEG_NOT_FOUND before any file is made
-  const target = path.resolve(options.path);
-  const partial = `${target}.partial-${process.pid}-${partialCounter++}.mp4`;
-  await prepareOutput(options.path, target, partial);
-
-  const outW = evenSize(width);
-  const outH = evenSize(height);
-  const args = [
+/** ffmpeg's arguments: raw RGB24 frames on stdin, padded to even size, x264 yuv420p MP4 into `partial`. */
+function encoderArgs(s: VideoSettings, partial: string): string[] {
+  const outW = evenSize(s.width);
+  const outH = evenSize(s.height);
+  return [
     '-hide_banner', '-nostats', '-loglevel', 'error',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
-    ...(outW !== width || outH !== height ? ['-vf', `pad=${outW}:${outH}:0:0:black`] : []),
-    '-an', '-c:v', 'libx264', '-preset', preset, '-crf', String(crf), '-pix_fmt', 'yuv420p',
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0',
+    ...(outW !== s.width || outH !== s.height ? ['-vf', `pad=${outW}:${outH}:0:0:black`] : []),
+    '-an', '-c:v', 'libx264', '-preset', s.preset, '-crf', String(s.crf), '-pix_fmt', 'yuv420p',
     '-movflags', '+faststart', '-f', 'mp4', '-y', partial,
   ];
-  const encoder = startEncoder(ffmpegPath, args);
+}
 
-  const name = `annotated-video ${options.path}`;
-  const copies = bytePool(4);
-  let frames = 0;
+/**
+ * The Sink over a started encoder: writes go to the frame writer until close or abort; close
+ * (once, whoever calls it first, the abort included) finalizes the file.
+ */
+function videoSink(settings: VideoSettings, files: OutputFiles, encoder: Encoder, signal: AbortSignal | undefined): Sink {
+  const name = `annotated-video ${settings.shownPath}`;
+  const writer = frameWriter(settings, encoder, name, signal);
   let closing: Promise<void> | null = null;
   let aborted = false;
 
-  const finalize = async (): Promise<void> => {
+  const close = (): Promise<void> => {
+    if (closing) return closing;
     signal?.removeEventListener('abort', onAbort);
-    if (!encoder.stdin.writableEnded) encoder.stdin.end();
-    // After an abort nobody should wait long: ffmpeg gets a bounded time to flush x264's queue.
-    const watchdog = aborted ? setTimeout(() => encoder.stop(), ABORT_FLUSH_MS) : null;
-    try {
-      await encoder.exited;
-    } catch (err) {
-      await rm(partial, { force: true });
-      throw err;
-    } finally {
-      if (watchdog) clearTimeout(watchdog);
-    }
-    if (frames === 0) {
-      await rm(partial, { force: true });
-      return;
-    }
-    try {
-      await rename(partial, target);
-    } catch (cause) {
-      await rm(partial, { force: true });
-      throw new OutputError(`cannot write video to ${options.path}: ${errnoText(cause)}`, {
-        cause,
-        hint: 'check that the target is a writable file path, not a directory',
-      });
-    }
+    return (closing = finalizeVideo(encoder, files, settings.shownPath, writer.frames, aborted));
   };
-  const close = (): Promise<void> => (closing ??= finalize());
   function onAbort(): void {
     aborted = true;
     // Nobody may be awaiting this close yet; the caller's own close() returns the same promise
@@ -127,6 +143,32 @@ export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promis
     async write(item) {
       if (aborted) throw new AbortedError();
       if (closing) throw new OutputError(`${name}: write after close`, { hint: 'this looks like a bug in ssdpipe; please report it' });
+      await writer.write(item);
+    },
+    close,
+  };
+}
+
+/** Draws frames and hands them to the encoder, counting them. */
+interface FrameWriter {
+  /** Frames handed to the encoder so far. */
+  readonly frames: number;
+  write(item: FrameDetections): Promise<void>;
+}
+
+/**
+ * Checks each frame's size, records its tracked detections in the trails, draws it into a
+ * reused copy and writes that to ffmpeg's stdin, waiting for 'drain' when the pipe is full.
+ */
+function frameWriter(settings: VideoSettings, encoder: Encoder, name: string, signal: AbortSignal | undefined): FrameWriter {
+  const { width, height, style, trails } = settings;
+  const copies = bytePool(4);
+  let frames = 0;
+  return {
+    get frames() {
+      return frames;
+    },
+    async write(item) {
       if (encoder.failure) throw encoder.failure;
       const { frame } = item;
       if (frame.width !== width || frame.height !== height) {
@@ -134,7 +176,8 @@ export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promis
           hint: 'write frames of one size to each annotated video',
         });
       }
-      const rgb = drawDetections(frame, item.detections, style, copies.take(frame.data.length)); // [height, width, 3] RGB24
+      trails?.update(frame, item.detections);
+      const rgb = drawDetections(frame, item.detections, style, copies.take(frame.data.length), trails ?? undefined); // [height, width, 3] RGB24
       frames++;
       // The copy is reused once the pipe has taken all of it (the write callback).
       const written = encoder.stdin.write(rgb, (err) => {
@@ -142,8 +185,38 @@ export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promis
       });
       if (!written) await encoder.drained(signal);
     },
-    close,
   };
+}
+
+/**
+ * Ends ffmpeg's input and waits for it to write the file, then renames the temporary file over
+ * the target, or removes it when ffmpeg failed or no frame was written. After an abort, ffmpeg
+ * gets ABORT_FLUSH_MS to flush x264's queue before it is stopped: nobody should wait long.
+ */
+async function finalizeVideo(encoder: Encoder, files: OutputFiles, shownPath: string, frames: number, aborted: boolean): Promise<void> {
+  if (!encoder.stdin.writableEnded) encoder.stdin.end();
+  const watchdog = aborted ? setTimeout(() => encoder.stop(), ABORT_FLUSH_MS) : null;
+  try {
+    await encoder.exited;
+  } catch (err) {
+    await rm(files.partial, { force: true });
+    throw err;
+  } finally {
+    if (watchdog) clearTimeout(watchdog);
+  }
+  if (frames === 0) {
+    await rm(files.partial, { force: true });
+    return;
+  }
+  try {
+    await rename(files.partial, files.target);
+  } catch (cause) {
+    await rm(files.partial, { force: true });
+    throw new OutputError(`cannot write video to ${shownPath}: ${errnoText(cause)}`, {
+      cause,
+      hint: 'check that the target is a writable file path, not a directory',
+    });
+  }
 }
 
 /** Width or height rounded up to even, as yuv420p needs; the size of the encoded video. */
@@ -151,19 +224,25 @@ export function evenSize(n: number): number {
   return n + (n % 2);
 }
 
-/** Creates the directory and an empty temporary file, so an unwritable place fails before ffmpeg starts. */
-async function prepareOutput(shown: string, target: string, partial: string): Promise<void> {
+/**
+ * Names the temporary file next to the target and creates it (and the directory), so an
+ * unwritable place fails before ffmpeg starts.
+ */
+async function prepareOutput(shownPath: string): Promise<OutputFiles> {
+  const target = path.resolve(shownPath);
+  const partial = `${target}.partial-${process.pid}-${partialCounter++}.mp4`;
   try {
     const existing = await stat(target).catch(() => null);
     if (existing?.isDirectory()) throw Object.assign(new Error('the target is a directory'), { code: 'EISDIR' });
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(partial, ''); // 'w': a stale partial file of a crashed run with the same pid is ours to reuse
   } catch (cause) {
-    throw new OutputError(`cannot write video to ${shown}: ${errnoText(cause)}`, {
+    throw new OutputError(`cannot write video to ${shownPath}: ${errnoText(cause)}`, {
       cause,
       hint: 'check that the directory exists and is writable and that the target is a file path',
     });
   }
+  return { target, partial };
 }
 
 const ERRNO_TEXT: Record<string, string> = {

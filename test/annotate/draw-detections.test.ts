@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { DEFAULT_PALETTE, detectionColor, drawDetections, labelText, resolveDrawStyle, type Rgb } from '../../src/annotate/draw-detections.js';
+import { DEFAULT_PALETTE, detectionColor, drawDetections, labelText, resolveDrawStyle } from '../../src/annotate/draw-detections.js';
+import { trackColor, type Rgb } from '../../src/annotate/track-color.js';
+import { TrackTrails } from '../../src/annotate/track-trails.js';
 import type { Detection } from '../../src/detection.js';
 import { OptionError } from '../../src/errors.js';
 import type { Frame } from '../../src/frame.js';
@@ -130,6 +132,11 @@ describe('drawDetections', () => {
     const c = det([0, 0, 1, 1], { classId: 3, trackId: 4 });
     expect(detectionColor(a)).to.not.deep.equal(detectionColor(b));
     expect(detectionColor(a)).to.deep.equal(detectionColor(c));
+    expect(detectionColor(a)).to.deep.equal(trackColor(4));
+    // A custom palette colours classes only; tracked detections keep their track colour.
+    expect(detectionColor(a, [[1, 2, 3]])).to.deep.equal(trackColor(4));
+    const tracked = drawDetections(grayFrame(20, 20), [a], { labels: false, palette: [[1, 2, 3]] });
+    expect(px(tracked, 20, 0, 0)).to.deep.equal([...trackColor(4)]);
     expect(detectionColor(det([0, 0, 1, 1], { classId: 3 }))).to.deep.equal(DEFAULT_PALETTE[3]);
     const palette: Rgb[] = [[1, 2, 3], [4, 5, 6]];
     expect(detectionColor(det([0, 0, 1, 1], { classId: 5 }), palette)).to.deep.equal([4, 5, 6]);
@@ -137,9 +144,57 @@ describe('drawDetections', () => {
     expect(px(out, 20, 0, 0)).to.deep.equal([4, 5, 6]);
   });
 
-  it('formats the tag text as "label score" with 2 decimals and #trackId when tracked', () => {
-    expect(labelText(det([0, 0, 1, 1]))).to.equal('face 0.93');
-    expect(labelText(det([0, 0, 1, 1], { label: 'person', score: 0.5, trackId: 7 }))).to.equal('person 0.50 #7');
+  it('formats the tag text as "label score" with 2 decimals, led by #trackId when tracked', () => {
+    const cases: [Partial<Detection>, string][] = [
+      [{}, 'face 0.93'],
+      [{ label: 'person', score: 0.5, trackId: 7 }, '#7 person 0.50'],
+      [{ label: 'person', score: 0.934, trackId: 12, confirmed: true }, '#12 person 0.93'],
+      [{ label: 'person', score: 0.934, trackId: 12, confirmed: false }, '#12 person 0.93'], // tentative: same text, dashed box
+      [{ label: 'car', score: 1, trackId: 1000 }, '#1000 car 1.00'],
+    ];
+    for (const [extra, text] of cases) expect(labelText(det([0, 0, 1, 1], extra)), JSON.stringify(extra)).to.equal(text);
+  });
+
+  it('draws a tentative track (confirmed: false) with a dashed outline, a confirmed one solid', () => {
+    const frame = grayFrame(100, 60);
+    const box: [number, number, number, number] = [0.1, 0.1, 0.9, 0.9]; // x 10..90, y 6..54
+    const color = [...trackColor(3)];
+    const solid = drawDetections(frame, [det(box, { trackId: 3, confirmed: true })], { labels: false, lineWidth: 2 });
+    const dashed = drawDetections(frame, [det(box, { trackId: 3, confirmed: false })], { labels: false, lineWidth: 2 });
+    // Dashes of 6 px, gaps of 4 px from each edge's first corner: top edge x 10..15 on, 16..19 off, 20..25 on ...
+    for (const x of [10, 15, 20, 25, 30, 89]) expect(px(dashed, 100, x, 6), `top dash at x ${x}`).to.deep.equal(color);
+    for (const x of [16, 19, 26, 29]) expect(isBg(px(dashed, 100, x, 6)), `top gap at x ${x}`).to.equal(true);
+    for (const y of [6, 11, 16, 53]) expect(px(dashed, 100, 10, y), `left dash at y ${y}`).to.deep.equal(color);
+    for (const y of [12, 15]) expect(isBg(px(dashed, 100, 10, y)), `left gap at y ${y}`).to.equal(true);
+    // Every corner is drawn; the solid box has no gaps.
+    for (const [x, y] of [[10, 6], [89, 6], [10, 53], [89, 53]]) expect(px(dashed, 100, x, y)).to.deep.equal(color);
+    for (const x of [16, 19, 26, 29]) expect(px(solid, 100, x, 6)).to.deep.equal(color);
+    // An untracked detection is never dashed, whatever confirmed says.
+    const untracked = drawDetections(frame, [det(box, { confirmed: false })], { labels: false, lineWidth: 2 });
+    expect(px(untracked, 100, 16, 6)).to.deep.equal([...DEFAULT_PALETTE[0]]);
+  });
+
+  it('draws each tracked detection\'s trail under the boxes, in its colour, and no trail without trails', () => {
+    const frame = (seq: number): Frame => ({ ...grayFrame(100, 60), seq, ptsMs: seq * 40 });
+    const trails = new TrackTrails({ length: 3 });
+    // Track 5 moves right along y = 0.5 (bottom-centre), its box 10 px wide and 20 px tall.
+    const at = (cx: number): Detection => det([cx - 0.05, 1 / 6, cx + 0.05, 0.5], { trackId: 5 });
+    for (const [seq, cx] of [[0, 0.2], [1, 0.4], [2, 0.6]] as const) trails.update(frame(seq), [at(cx)]);
+    const dets = [at(0.6)];
+    const out = drawDetections(frame(2), dets, { labels: false, lineWidth: 1 }, undefined, trails);
+    const color = trackColor(5);
+    const blend = (a: number): number[] => color.map((c) => (BG * (256 - a) + c * a + 128) >> 8);
+    // Points (20, 30) -> (40, 30) -> (60, 30): the older segment at half opacity, the newer solid.
+    for (const x of [20, 30, 40]) expect(px(out, 100, x, 30), `old segment x ${x}`).to.deep.equal(blend(128));
+    for (const x of [41, 50, 54]) expect(px(out, 100, x, 30), `new segment x ${x}`).to.deep.equal([...color]);
+    expect(isBg(px(out, 100, 19, 30))).to.equal(true);
+    expect(isBg(px(out, 100, 30, 29)) && isBg(px(out, 100, 30, 31))).to.equal(true);
+    // The box's bottom row is y = 29; the trail ends under the box, at x = 60.
+    expect(px(out, 100, 60, 30)).to.deep.equal([...color]);
+    // Without trails, or for an untracked detection, the same frame has no trail.
+    expect(isBg(px(drawDetections(frame(2), dets, { labels: false, lineWidth: 1 }), 100, 30, 30))).to.equal(true);
+    const untracked = drawDetections(frame(2), [det([0.55, 1 / 6, 0.65, 0.5])], { labels: false, lineWidth: 1 }, undefined, trails);
+    expect(isBg(px(untracked, 100, 30, 30))).to.equal(true);
   });
 
   it('fills in defaults that scale with the frame size', () => {

@@ -5,7 +5,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DEFAULT_PALETTE } from '../../src/annotate/draw-detections.js';
+import { DEFAULT_PALETTE, drawDetections } from '../../src/annotate/draw-detections.js';
+import { trackColor } from '../../src/annotate/track-color.js';
+import { TrackTrails } from '../../src/annotate/track-trails.js';
 import type { Detection, FrameDetections } from '../../src/detection.js';
 import { AbortedError, FfmpegError, OptionError, OutputError, SsdpipeError } from '../../src/errors.js';
 import { evenSize, openAnnotatedVideo } from '../../src/sinks/annotated-video.js';
@@ -39,6 +41,22 @@ async function firstFrameRgb(file: string): Promise<Buffer> {
     maxBuffer: 64 << 20,
   });
   return stdout;
+}
+
+/** Decodes every frame of a video to packed RGB24 and returns the last one. */
+async function lastFrameRgb(file: string, frameBytes: number): Promise<Buffer> {
+  const { stdout } = await run(ffmpegPath, ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    encoding: 'buffer',
+    maxBuffer: 64 << 20,
+  });
+  return stdout.subarray(stdout.length - frameBytes);
+}
+
+/** Mean absolute difference per byte of two equally long images. */
+function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / a.length;
 }
 
 /** A frame whose gray level follows seq, with one detection box. */
@@ -79,6 +97,63 @@ describe('openAnnotatedVideo', function () {
     const near = (a: number[], b: readonly number[], tol: number): boolean => a.every((v, i) => Math.abs(v - b[i]) <= tol);
     expect(near(at(34, 60), DEFAULT_PALETTE[0], 40), `left edge ${at(34, 60)}`).to.equal(true); // box x1 = 32, 6 px wide
     expect(near(at(80, 60), [60, 60, 60], 12), `inside ${at(80, 60)}`).to.equal(true);
+  });
+
+  it('draws tracked detections with their id tag, track colour and trail, as drawDetections does with trails', async () => {
+    const file = path.join(dir, 'tracked.mp4');
+    const [w, h] = [160, 120];
+    const style = { lineWidth: 4, fontSize: 18 };
+    const sink = await openAnnotatedVideo({ path: file, width: w, height: h, fps: 25, crf: 10, style, trails: { length: 8 } });
+    // Track 7 walks right: its box's bottom-centre goes from x 0.2 to 0.62 along y = 0.75.
+    const walker = (seq: number, trackId: number | null): Detection => {
+      const cx = 0.2 + seq * 0.06;
+      return { classId: 0, label: 'person', score: 0.9, box: [cx - 0.1, 0.35, cx + 0.1, 0.75], trackId, confirmed: true };
+    };
+    const frames = Array.from({ length: 8 }, (_, seq) => item(w, h, seq, [walker(seq, 7)]));
+    for (const f of frames) await sink.write(f);
+    await sink.close();
+    expect((await probe(file)).nb_read_frames).to.equal('8');
+
+    const decoded = await lastFrameRgb(file, w * h * 3);
+    const last = frames[7];
+    const trails = new TrackTrails({ length: 8 });
+    for (const f of frames) trails.update(f.frame, f.detections);
+    const expected = drawDetections(last.frame, last.detections, style, undefined, trails);
+    const untracked = drawDetections(last.frame, [walker(7, null)], style);
+    // The video is the tracked drawing (up to x264 and yuv420p), much closer to it than to the untracked one.
+    const toTracked = meanAbsDiff(decoded, expected);
+    const toUntracked = meanAbsDiff(decoded, untracked);
+    expect(toTracked, `tracked ${toTracked}, untracked ${toUntracked}`).to.be.lessThan(4);
+    expect(toUntracked, `tracked ${toTracked}, untracked ${toUntracked}`).to.be.greaterThan(4 * toTracked);
+    // The tag reads "#7 person 0.90": above the box (rows 0..41 hold only the tag) the video matches
+    // it, not the same tag in the same colour without the id.
+    const noId = drawDetections(last.frame, [walker(7, null)], { ...style, palette: [trackColor(7)] });
+    const tagRows = w * 42 * 3;
+    const tagToTracked = meanAbsDiff(decoded.subarray(0, tagRows), expected.subarray(0, tagRows));
+    const tagToNoId = meanAbsDiff(decoded.subarray(0, tagRows), noId.subarray(0, tagRows));
+    expect(tagToNoId, `tag: with id ${tagToTracked}, without ${tagToNoId}`).to.be.greaterThan(2 * tagToTracked);
+
+    const at = (x: number, y: number): number[] => [...decoded.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)];
+    const near = (a: number[], b: readonly number[], tol: number): boolean => a.every((v, i) => Math.abs(v - b[i]) <= tol);
+    // The box's left edge (x1 = 0.52 * 160 = 83) in the track's colour, not the class palette's.
+    expect(near(at(85, 70), trackColor(7), 40), `box edge ${at(85, 70)}`).to.equal(true);
+    // The trail's newest segments along y = 90 (0.75 * 120), left of the box, in the track's colour.
+    expect(near(at(90, 91), trackColor(7), 60), `trail ${at(90, 91)}`).to.equal(true);
+    expect(near(at(90, 100), [130, 130, 130], 12), `below the trail ${at(90, 100)}`).to.equal(true); // seq 7's gray
+  });
+
+  it('draws no trails when trails are off', async () => {
+    const file = path.join(dir, 'no-trails.mp4');
+    const sink = await openAnnotatedVideo({ path: file, width: 64, height: 48, fps: 25, trails: false, style: { labels: false } });
+    for (let seq = 0; seq < 4; seq++) {
+      const cx = 0.2 + seq * 0.15;
+      await sink.write(item(64, 48, seq, [{ classId: 0, label: 'person', score: 0.9, box: [cx - 0.1, 0.2, cx + 0.1, 0.6], trackId: 1 }]));
+    }
+    await sink.close();
+    const rgb = await lastFrameRgb(file, 64 * 48 * 3);
+    // Where the trail would run (y = 0.6 * 48 = 28, x 12..31), the last frame is its plain gray (seq 3: 90).
+    const at = (x: number, y: number): number[] => [...rgb.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3)];
+    for (const x of [14, 20, 26]) expect(at(x, 28).every((v) => Math.abs(v - 90) <= 12), `x ${x}: ${at(x, 28)}`).to.equal(true);
   });
 
   it('pads odd sizes to even (yuv420p) and keeps the frame count and fps', async () => {
@@ -180,7 +255,7 @@ describe('openAnnotatedVideo', function () {
 
   it('rejects bad options, a missing ffmpeg, and frames of another size', async () => {
     const base = { path: path.join(dir, 'x.mp4'), width: 16, height: 16, fps: 5 };
-    for (const bad of [{ width: 0 }, { fps: 0 }, { crf: 60 }, { preset: 'warp-speed' }, { style: { lineWidth: 0 } }]) {
+    for (const bad of [{ width: 0 }, { fps: 0 }, { crf: 60 }, { preset: 'warp-speed' }, { style: { lineWidth: 0 } }, { trails: { length: 1 } }]) {
       let error: unknown;
       await openAnnotatedVideo({ ...base, ...bad }).catch((e) => (error = e));
       expect(error, JSON.stringify(bad)).to.be.instanceOf(OptionError);
