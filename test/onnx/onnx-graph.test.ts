@@ -134,6 +134,7 @@ describe('engines/onnx-graph', () => {
     type Node = { opType: string; input: string[]; output: string[]; attribute: Attr[] };
     type Value = { name: string; type: { tensorType: { elemType: number; shape: { dim: Dim[] } } } };
     type Decoded = {
+      irVersion: number;
       opsetImport: { domain: string; version: number }[];
       graph: { input: Value[]; output: Value[]; node: Node[]; initializer: { name: string; dims: number[]; rawData: Uint8Array }[] };
     };
@@ -145,9 +146,11 @@ describe('engines/onnx-graph', () => {
       }) as Decoded;
     const dims = (v: Value) => v.type.tensorType.shape.dim.map((d) => d.dimParam || Number(d.dimValue));
 
-    it('declares opset 13, input image with a dynamic batch, and the two outputs', () => {
+    it('declares opset 10 by default (OpenCV 4.6 reads its Clip), input image with a dynamic batch, and the two outputs', () => {
       const m = decode('nhwc');
-      expect(m.opsetImport.map((o) => [o.domain, Number(o.version)])).to.deep.equal([['', 13]]);
+      expect(m.opsetImport.map((o) => [o.domain, Number(o.version)])).to.deep.equal([['', 10]]);
+      expect(m.irVersion).to.equal(5);
+      expect(decode('nhwc', 13).irVersion).to.equal(7);
       const input = m.graph.input[0];
       expect(input.name).to.equal('image');
       expect(input.type.tensorType.elemType).to.equal(1);
@@ -168,7 +171,7 @@ describe('engines/onnx-graph', () => {
     });
 
     it('writes explicit pads, group = C for depthwise, and Clip for ReLU6', () => {
-      const m = decode('nhwc');
+      const m = decode('nhwc', 13);
       const convs = m.graph.node.filter((n) => n.opType === 'Conv');
       expect(convs).to.have.length(graph.layers.length);
       const attr = (name: string, n: Node) => n.attribute.find((a) => a.name === name)!;
@@ -185,8 +188,8 @@ describe('engines/onnx-graph', () => {
       const clips = m.graph.node.filter((n) => n.opType === 'Clip');
       expect(clips).to.have.length(graph.layers.filter((l) => l.activation === 'relu6').length);
       expect(clips[0].input).to.have.length(3); // opset 11+: min and max are inputs
-      const old = decode('nhwc', 10).graph.node.filter((n) => n.opType === 'Clip');
-      expect(old[0].input).to.have.length(1);
+      const old = decode('nhwc').graph.node.filter((n) => n.opType === 'Clip');
+      expect(old[0].input).to.have.length(1); // the default opset 10: min and max are attributes
       expect(old[0].attribute.map((a) => [a.name, a.f])).to.deep.equal([['min', 0], ['max', 6]]);
     });
 

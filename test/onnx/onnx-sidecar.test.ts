@@ -5,6 +5,7 @@ import type { ModelDescriptor } from '../../src/model/descriptor.js';
 import type { SsdGraph } from '../../src/model/ssd-graph.js';
 import { readDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
 import { buildOnnxSidecar, formatSidecar, ONNX_SIDECAR_VERSION, sidecarPathFor } from '../../src/onnx/onnx-sidecar.js';
+import { DEFAULT_ONNX_OPSET } from '../../src/onnx/onnx-graph.js';
 
 /** The face graph's sizes; the sidecar reads nothing else of the graph, so no weights are loaded. */
 const FACE_GRAPH: SsdGraph = { inputHeight: 512, inputWidth: 512, numAnchors: 5118, numClasses: 3, layers: [], heads: [] };
@@ -25,7 +26,7 @@ describe('onnx/onnx-sidecar', () => {
 
   it('describes the input, the outputs and how to decode them', () => {
     const s = buildOnnxSidecar(face, FACE_GRAPH, 'nchw', 'face.onnx');
-    expect(s).to.deep.include({ format: 'ssdpipe-onnx-sidecar', version: ONNX_SIDECAR_VERSION, model: 'face', onnx: 'face.onnx', opset: 13 });
+    expect(s).to.deep.include({ format: 'ssdpipe-onnx-sidecar', version: ONNX_SIDECAR_VERSION, model: 'face', onnx: 'face.onnx', opset: DEFAULT_ONNX_OPSET });
     expect(s.description).to.equal(face.description);
     expect(s.license).to.equal(face.license);
     expect(s.input).to.deep.equal({
