@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { addSchemaFlags, readFlags } from './cli/flags.js';
-import { engineFields, ffmpegFields, modelFields, outputFields } from './config/schema.js';
+import { engineFields, ffmpegFields, modelFields, outputFields, trackingFields } from './config/schema.js';
 import { exitCodeFor, toSsdpipeError, EXIT_INTERRUPTED, EXIT_USAGE } from './errors.js';
 import type { RunOptions } from './pipeline/options.js';
 import { formatSummary } from './pipeline/stats.js';
@@ -72,7 +72,7 @@ const detectCommand = program
   .description('detect objects in a video file or image; write JSONL records and/or an annotated MP4')
   .argument('<input>', 'video file or image (jpg, png)');
 // Every option flag comes from the option schema (src/config/schema.ts).
-const detectFlags = addSchemaFlags(detectCommand, { ...modelFields, ...outputFields, ...engineFields, ...ffmpegFields });
+const detectFlags = addSchemaFlags(detectCommand, { ...modelFields, ...outputFields, ...trackingFields, ...engineFields, ...ffmpegFields });
 detectCommand.option('-q, --quiet', 'no progress bar and no summary on stderr', false).action(
   guarded(async (input: string, o: Record<string, unknown>) => {
     const options = readFlags(o, detectFlags) as RunOptions;

@@ -79,14 +79,19 @@ describe('ssdpipe CLI (end to end)', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal('');
     expect(r.stderr).to.match(/15 frames in/);
-    const lines = (await readFile(jsonl, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const records = (await readFile(jsonl, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = records.filter((r) => r.type === 'frame');
     expect(lines).to.have.length(await media.countFrames(faces));
+    const tracks = records.filter((r) => r.type === 'track');
+    expect(tracks.length + lines.length, 'only frame and track records').to.equal(records.length);
     lines.forEach((rec, i) => {
       expect(rec).to.include({ type: 'frame', source: 'faces.mp4', frame: i, width: 960, height: 640 });
       expect(rec.pts_ms).to.be.closeTo(i * 100, 0.01);
       for (const d of rec.detections) {
-        expect(d).to.include({ label: 'face', class_id: 1, track_id: null });
-        expect(d.score).to.be.within(0.5, 1);
+        expect(d).to.include({ label: 'face', class_id: 1 });
+        expect(d.track_id).to.be.a('number').and.satisfy(Number.isInteger).and.above(0);
+        expect(d.confirmed).to.be.a('boolean');
+        expect(d.score).to.be.within(0.1, 1);
         const [x1, y1, x2, y2] = d.bbox;
         expect(x1).to.be.at.least(0);
         expect(y1).to.be.at.least(0);
@@ -115,11 +120,41 @@ describe('ssdpipe CLI (end to end)', function () {
   });
 
   it('--jsonl - writes only JSON lines to stdout', async () => {
-    const r = await cli(['detect', faces, '--jsonl', '-']);
+    const r = await cli(['detect', faces, '--jsonl', '-', '--no-track']);
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).to.have.length(15);
-    for (const l of lines) expect(JSON.parse(l).type).to.equal('frame');
+    for (const l of lines) {
+      const rec = JSON.parse(l);
+      expect(rec.type).to.equal('frame');
+      for (const d of rec.detections) expect(d.track_id).to.equal(null);
+    }
+  });
+
+  it('tracks: each face keeps one id across the pan; every confirmed track starts and ends once', async () => {
+    const r = await cli(['detect', faces, '--jsonl', '-']);
+    expect(r.code, r.stderr).to.equal(0);
+    const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const frames = records.filter((rec) => rec.type === 'frame');
+    const tracks = records.filter((rec) => rec.type === 'track');
+    const starts = tracks.filter((t) => t.event === 'start');
+    const ends = tracks.filter((t) => t.event === 'end');
+    expect(starts.length).to.be.at.least(1);
+    expect(ends.map((t) => t.track_id).sort()).to.deep.equal(starts.map((t) => t.track_id).sort());
+    for (const t of ends) {
+      expect(t).to.include({ source: 'faces.mp4', label: 'face' });
+      expect(t.last_frame).to.be.at.least(t.first_frame);
+      expect(t.frames).to.be.within(1, t.last_frame - t.first_frame + 1);
+      expect(t.bbox[2]).to.be.above(t.bbox[0]);
+      // A start is written right after the frame where the track was confirmed, before later frames.
+      const startAt = records.findIndex((rec) => rec.type === 'track' && rec.event === 'start' && rec.track_id === t.track_id);
+      const framesBefore = records.slice(0, startAt).filter((rec) => rec.type === 'frame').length;
+      expect(framesBefore - 1).to.be.at.least(t.first_frame);
+    }
+    // The same faces stay in view while the photo pans: ids of confirmed detections do not churn.
+    const confirmedIds = new Set(frames.flatMap((f) => f.detections.filter((d: { confirmed: boolean }) => d.confirmed).map((d: { track_id: number }) => d.track_id)));
+    expect(confirmedIds.size).to.equal(starts.length);
+    expect(starts.length).to.be.at.most(frames[7].detections.length + 1);
   });
 
   it('detect on a still image gives one record', async () => {

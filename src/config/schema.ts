@@ -1,4 +1,13 @@
 import { z } from 'zod';
+import {
+  DEFAULT_HIGH_THRESHOLD,
+  DEFAULT_LOW_MATCH_IOU,
+  DEFAULT_LOW_THRESHOLD,
+  DEFAULT_MATCH_IOU,
+  DEFAULT_MAX_LOST_MS,
+  DEFAULT_MIN_HITS,
+  DEFAULT_NEW_TRACK_THRESHOLD,
+} from '../tracking/byte-tracker.js';
 
 // The one description of every option: the programmatic API's types and defaults, the CLI's
 // flags (src/cli/flags.ts builds them from the metadata below) and the pipeline-file format
@@ -125,6 +134,50 @@ export const engineFields = {
   }),
 };
 
+/** Object tracking (src/tracking/byte-tracker.ts says what each setting trades off). */
+export const trackingFields = {
+  track: field(z.boolean().default(true), {
+    flag: '--no-track',
+    description: 'no tracking: every track_id is null and no track records are written',
+    expected: 'true or false',
+  }),
+  trackHigh: field(probability.optional(), {
+    flag: '--track-high <0..1>',
+    description: `score of a first-stage (trusted) detection (default ${DEFAULT_HIGH_THRESHOLD})`,
+    expected: 'a number in [0, 1]',
+  }),
+  trackLow: field(probability.optional(), {
+    flag: '--track-low <0..1>',
+    description: `lowest score a detection may have to continue a track (default ${DEFAULT_LOW_THRESHOLD}); detections down to it are kept for the tracker`,
+    expected: 'a number in [0, 1]',
+  }),
+  trackNew: field(probability.optional(), {
+    flag: '--track-new <0..1>',
+    description: `score a detection needs to start a track (default ${DEFAULT_NEW_TRACK_THRESHOLD})`,
+    expected: 'a number in [0, 1]',
+  }),
+  trackMatchIou: field(probability.optional(), {
+    flag: '--track-match-iou <0..1>',
+    description: `IoU a detection needs with a track's predicted box (default ${DEFAULT_MATCH_IOU})`,
+    expected: 'a number in (0, 1]',
+  }),
+  trackLowMatchIou: field(probability.optional(), {
+    flag: '--track-low-match-iou <0..1>',
+    description: `IoU a low-score detection needs (default ${DEFAULT_LOW_MATCH_IOU})`,
+    expected: 'a number in (0, 1]',
+  }),
+  trackMinHits: field(positiveInt.optional(), {
+    flag: '--track-min-hits <n>',
+    description: `matched frames that confirm a track (default ${DEFAULT_MIN_HITS})`,
+    expected: 'an integer >= 1',
+  }),
+  trackMaxLostMs: field(z.number().min(0).optional(), {
+    flag: '--track-max-lost-ms <ms>',
+    description: `how long a lost track is kept, in stream time (default ${DEFAULT_MAX_LOST_MS})`,
+    expected: 'a number of milliseconds >= 0',
+  }),
+};
+
 /** Which ffmpeg and ffprobe binaries run (default: resolved, see ssdpipe doctor). */
 export const ffmpegFields = {
   ffmpegPath: field(z.string().min(1).optional(), {
@@ -158,8 +211,8 @@ export const outputFields = {
   }),
 };
 
-/** Options of detect(): model, post-processing, engine, batching, ffmpeg. */
-export const detectOptionsSchema = z.object({ ...modelFields, ...engineFields, ...ffmpegFields }).strict();
+/** Options of detect(): model, post-processing, tracking, engine, batching, ffmpeg. */
+export const detectOptionsSchema = z.object({ ...modelFields, ...trackingFields, ...engineFields, ...ffmpegFields }).strict();
 
 /** Options of run(): detect()'s plus the outputs. */
 export const runOptionsSchema = detectOptionsSchema.extend(outputFields).strict();

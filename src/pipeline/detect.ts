@@ -1,5 +1,9 @@
 import path from 'node:path';
 import { Observable } from 'rxjs';
+import { untilAborted } from '../operators/until-aborted.js';
+import { trackObjects } from '../operators/track-objects.js';
+import { isFrameRecord, type PipelineRecord } from '../records.js';
+import { resolveTrackerOptions, type ResolvedTrackerOptions } from '../tracking/byte-tracker.js';
 import type { BufferPool } from '../buffer-pool.js';
 import type { FrameDetections } from '../detection.js';
 import type { Engine } from '../engines/engine.js';
@@ -27,13 +31,18 @@ export interface DetectionSession {
   readonly engine: Engine;
   readonly detector: SsdDetector;
   readonly batch: number;
+  /** The ffmpeg binary the user chose, if any (sinks that encode use the same). */
+  readonly ffmpegPath: string | undefined;
   /** Frames allowed between the decoder and the end of the pipeline (see inFlightLimit). */
   readonly maxInFlight: number;
   /**
-   * The frames-to-detections stream; `flow` is released by whoever finishes the frames.
-   * With `framePool`, frame buffers come from it, and the caller gives each back when done.
+   * The frames-to-records stream: each frame's detections, then the track events it caused.
+   * `flow` is released by whoever finishes the frames. Aborting `stop` stops the decoder and
+   * completes the stream after the frames already decoded are through (so open tracks end
+   * and outputs hold every frame decoded). With `framePool`, frame buffers come from it, and
+   * the caller gives each back when done.
    */
-  detections(flow: FlowControl, signal?: AbortSignal, framePool?: BufferPool<Uint8Array>): Observable<FrameDetections>;
+  detections(flow: FlowControl, stop?: AbortSignal, framePool?: BufferPool<Uint8Array>): Observable<PipelineRecord>;
   /** Frees the engine. */
   close(): Promise<void>;
 }
@@ -54,19 +63,25 @@ export async function openDetection(input: string, detectOptions: DetectOptions 
   const engine = await openEngine(descriptorPath, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
   const onGpu = pick.gpu || engine.backend === 'cuda';
   const batch = requested === 'auto' ? (onGpu ? DEFAULTS.gpuBatch : 1) : requested;
-  const detector = new SsdDetector(descriptor, engine, resolvePostprocess(options, descriptor));
+  const tracker = options.track ? trackerOptions(options) : null;
+  const postprocess = resolvePostprocess(options, descriptor);
+  // The tracker's second stage needs the detections down to its low threshold.
+  if (tracker) postprocess.scoreThreshold = Math.min(postprocess.scoreThreshold, tracker.lowThreshold);
+  const detector = new SsdDetector(descriptor, engine, postprocess);
   const sourceId = path.basename(input);
 
   return {
-    input, sourceId, info, descriptor, engine, detector, batch,
+    input, sourceId, info, descriptor, engine, detector, batch, ffmpegPath: options.ffmpegPath,
     maxInFlight: inFlightLimit(info.width, info.height, batch),
-    detections(flow, signal, framePool) {
-      return fileSource(input, { sourceId, signal, flow, framePool, info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
+    detections(flow, stop, framePool) {
+      const detections = fileSource(input, { sourceId, flow, framePool, info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
+        untilAborted(stop),
         batchFrames<Frame>({ size: batch, maxWaitMs }),
         prepareBatches(detector),
         // A worker engine queues the next batch while one runs, so it never waits for this thread.
         inferBatches(detector, { depth: engine.queuesRuns ? 2 : 1 }),
       );
+      return tracker ? detections.pipe(trackObjects(tracker)) : detections;
     },
     close: () => engine.dispose(),
   };
@@ -89,13 +104,15 @@ async function openEngine(
 }
 
 /**
- * Programmatic API: per-frame detections of a video file or image, as an Observable.
+ * Programmatic API: per-frame detections of a video file or image, with the track events
+ * each frame caused right after it (`isFrameRecord` tells them apart), as an Observable.
  * Subscribing probes the input, loads the model and starts ffmpeg; unsubscribing stops ffmpeg
- * and frees the engine. Each emitted frame is released for flow control once the subscriber's
- * `next` returns, so a slow synchronous consumer pauses the decoder.
+ * and frees the engine; aborting options.signal stops the decoder and completes once the
+ * frames already decoded are through. Each emitted frame is released for flow control once
+ * the subscriber's `next` returns, so a slow synchronous consumer pauses the decoder.
  */
-export function detect(input: string, options: DetectOptions = {}): Observable<FrameDetections> {
-  return new Observable<FrameDetections>((subscriber) => {
+export function detect(input: string, options: DetectOptions = {}): Observable<PipelineRecord> {
+  return new Observable<PipelineRecord>((subscriber) => {
     let session: DetectionSession | null = null;
     let closed = false;
     let inner: { unsubscribe(): void } | null = null;
@@ -108,9 +125,9 @@ export function detect(input: string, options: DetectOptions = {}): Observable<F
         }
         const flow = new FlowControl(s.maxInFlight);
         inner = s.detections(flow, options.signal).subscribe({
-          next: (fd) => {
-            subscriber.next(fd);
-            flow.release(1);
+          next: (record) => {
+            subscriber.next(record);
+            if (isFrameRecord(record)) flow.release(1);
           },
           error: (err) => {
             void s.close().finally(() => subscriber.error(err));
@@ -127,5 +144,18 @@ export function detect(input: string, options: DetectOptions = {}): Observable<F
       inner?.unsubscribe();
       if (session) void (session as DetectionSession).close();
     };
+  });
+}
+
+/** The tracker settings of validated options (checked together once, in resolveTrackerOptions). */
+function trackerOptions(o: ResolvedDetectOptions): ResolvedTrackerOptions {
+  return resolveTrackerOptions({
+    highThreshold: o.trackHigh,
+    lowThreshold: o.trackLow,
+    newTrackThreshold: o.trackNew,
+    matchIou: o.trackMatchIou,
+    lowMatchIou: o.trackLowMatchIou,
+    minHits: o.trackMinHits,
+    maxLostMs: o.trackMaxLostMs,
   });
 }

@@ -1,4 +1,5 @@
 import type { FrameDetections, FrameTimings } from '../detection.js';
+import type { PipelineEvent } from '../records.js';
 
 /** Per-stage timing summary in milliseconds per frame. */
 export interface StageStats {
@@ -13,6 +14,8 @@ export interface RunSummary {
   /** Frames decoded but not processed (e.g. the run was stopped). */
   dropped: number;
   detections: number;
+  /** Tracks confirmed during the run (0 with tracking off). */
+  tracks: number;
   wall_s: number;
   fps: number;
   stages: Partial<Record<keyof FrameTimings, StageStats>>;
@@ -32,6 +35,7 @@ export class StatsCollector {
   private readonly samples = new Map<keyof FrameTimings, number[]>();
   private frameCount = 0;
   private detectionCount = 0;
+  private trackCount = 0;
   private readonly startedAt: number;
 
   constructor(private readonly now: () => number = () => performance.now()) {
@@ -59,8 +63,13 @@ export class StatsCollector {
     }
   }
 
+  /** Records an event: a track start counts one track. */
+  recordEvent(event: PipelineEvent): void {
+    if (event.kind === 'track' && event.event === 'start') this.trackCount++;
+  }
+
   /** Summarizes everything recorded. */
-  summary(meta: Omit<RunSummary, 'frames' | 'detections' | 'wall_s' | 'fps' | 'stages'>): RunSummary {
+  summary(meta: Omit<RunSummary, 'frames' | 'detections' | 'tracks' | 'wall_s' | 'fps' | 'stages'>): RunSummary {
     const wall = this.elapsedSeconds();
     const stages: RunSummary['stages'] = {};
     for (const s of STAGES) {
@@ -70,6 +79,7 @@ export class StatsCollector {
     return {
       frames: this.frameCount,
       detections: this.detectionCount,
+      tracks: this.trackCount,
       wall_s: round3(wall),
       fps: round3(wall > 0 ? this.frameCount / wall : 0),
       stages,
@@ -93,7 +103,7 @@ function round3(v: number): number {
 /** The one-screen human summary printed on stderr at the end of a run. */
 export function formatSummary(s: RunSummary): string {
   const lines = [
-    `ssdpipe: ${s.frames} frames in ${s.wall_s.toFixed(2)} s (${s.fps.toFixed(1)} fps), ${s.detections} detections, ${s.dropped} dropped` +
+    `ssdpipe: ${s.frames} frames in ${s.wall_s.toFixed(2)} s (${s.fps.toFixed(1)} fps), ${s.detections} detections, ${s.tracks} tracks, ${s.dropped} dropped` +
       (s.ended === 'complete' ? '' : ` [${s.ended}]`),
     `  model ${s.model} on ${s.engine}/${s.backend}, batch ${s.batch}`,
     '  stage         p50 ms   p95 ms',

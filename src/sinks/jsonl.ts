@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { FrameDetections } from '../detection.js';
+import type { TrackRecord } from '../tracking/track-record.js';
 import { OutputError } from '../errors.js';
 import type { Sink } from './sink.js';
 
@@ -13,6 +14,8 @@ export interface JsonlDetection {
   score: number;
   bbox: [number, number, number, number];
   track_id: number | null;
+  /** Present when tracking: false while the track is tentative (not yet --track-min-hits frames). */
+  confirmed?: boolean;
 }
 
 /** One JSONL line per frame. */
@@ -45,7 +48,9 @@ export function toFrameRecord(item: FrameDetections): JsonlFrameRecord {
     const x2 = clip(round(d.box[2] * frame.width, 2), frame.width);
     const y2 = clip(round(d.box[3] * frame.height, 2), frame.height);
     if (!(x2 > x1 && y2 > y1)) continue;
-    detections.push({ label: d.label, class_id: d.classId, score: round(d.score, 4), bbox: [x1, y1, x2, y2], track_id: d.trackId });
+    const det: JsonlDetection = { label: d.label, class_id: d.classId, score: round(d.score, 4), bbox: [x1, y1, x2, y2], track_id: d.trackId };
+    if (d.confirmed !== undefined) det.confirmed = d.confirmed;
+    detections.push(det);
   }
   return {
     type: 'frame',
@@ -55,6 +60,45 @@ export function toFrameRecord(item: FrameDetections): JsonlFrameRecord {
     width: frame.width,
     height: frame.height,
     detections,
+  };
+}
+
+/** A track's start or end as written to JSONL (bbox: its last box, in source-frame pixels). */
+export interface JsonlTrackRecord {
+  type: 'track';
+  event: 'start' | 'end';
+  source: string;
+  track_id: number;
+  label: string;
+  first_frame: number;
+  last_frame: number;
+  first_pts_ms: number;
+  last_pts_ms: number;
+  frames: number;
+  max_score: number;
+  bbox: [number, number, number, number];
+}
+
+/** Converts a track event to its JSONL record, its box in pixels of a width x height frame. */
+export function toTrackRecord(r: TrackRecord, width: number, height: number): JsonlTrackRecord {
+  return {
+    type: 'track',
+    event: r.event,
+    source: r.source,
+    track_id: r.trackId,
+    label: r.label,
+    first_frame: r.firstSeq,
+    last_frame: r.lastSeq,
+    first_pts_ms: round(r.firstPtsMs, 3),
+    last_pts_ms: round(r.lastPtsMs, 3),
+    frames: r.frames,
+    max_score: round(r.maxScore, 4),
+    bbox: [
+      clip(round(r.box[0] * width, 2), width),
+      clip(round(r.box[1] * height, 2), height),
+      clip(round(r.box[2] * width, 2), width),
+      clip(round(r.box[3] * height, 2), height),
+    ],
   };
 }
 
@@ -94,6 +138,13 @@ export async function openJsonlSink(options: JsonlSinkOptions): Promise<Sink & {
   }
   let closed = false;
   let failure: Error | null = null;
+  // A track's box is written in pixels of its source's frames: the last frame size seen per source.
+  const frameSize = new Map<string, { width: number; height: number }>();
+  const writeLine = async (record: object): Promise<void> => {
+    if (failure) throw new OutputError(`writing JSONL to ${options.target} failed: ${(failure as Error).message}`, { cause: failure });
+    if (closed) return;
+    if (!stream.write(JSON.stringify(record) + '\n')) await waitDrain(stream, () => closed || failure !== null);
+  };
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') closed = true;
     else failure = err;
@@ -105,10 +156,12 @@ export async function openJsonlSink(options: JsonlSinkOptions): Promise<Sink & {
       return closed;
     },
     async write(item) {
-      if (failure) throw new OutputError(`writing JSONL to ${options.target} failed: ${failure.message}`, { cause: failure });
-      if (closed) return;
-      const line = JSON.stringify(toFrameRecord(item)) + '\n';
-      if (!stream.write(line)) await waitDrain(stream, () => closed || failure !== null);
+      frameSize.set(item.frame.source, { width: item.frame.width, height: item.frame.height });
+      await writeLine(toFrameRecord(item));
+    },
+    async writeEvent(event) {
+      const size = frameSize.get(event.source);
+      if (size) await writeLine(toTrackRecord(event, size.width, size.height));
     },
     async close() {
       if (toStdout) return;

@@ -1,4 +1,5 @@
 import type { FrameDetections } from '../detection.js';
+import type { PipelineEvent } from '../records.js';
 
 /** Where per-frame results go. Sinks do the I/O; they never print and never choose exit codes. */
 export interface Sink {
@@ -7,6 +8,9 @@ export interface Sink {
   /** Writes one frame's results. Frames arrive in order per source. Resolves once the data is
    *  handed to the OS or the encoder (so a slow sink applies backpressure to the pipeline). */
   write(item: FrameDetections): Promise<void>;
+  /** Writes an event (a track's start or end), in stream order after the frame that caused it.
+   *  Sinks without it do not receive events. */
+  writeEvent?(event: PipelineEvent): Promise<void>;
   /** Flushes and finalizes the output (complete JSONL lines, a playable MP4). Idempotent. */
   close(): Promise<void>;
 }

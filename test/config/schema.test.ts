@@ -4,12 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import {
-  BACKEND_CHOICES, DEFAULTS, detectOptionsSchema, ENGINE_CHOICES, engineFields, ffmpegFields, modelFields, optionMeta, outputFields,
+  BACKEND_CHOICES, DEFAULTS, detectOptionsSchema, ENGINE_CHOICES, engineFields, ffmpegFields, modelFields, trackingFields, optionMeta, outputFields,
   pipelineFileSchema, runOptionsSchema,
 } from '../../src/config/schema.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ALL_FIELDS: Record<string, z.ZodType> = { ...modelFields, ...engineFields, ...ffmpegFields, ...outputFields };
+const ALL_FIELDS: Record<string, z.ZodType> = { ...modelFields, ...trackingFields, ...engineFields, ...ffmpegFields, ...outputFields };
 
 describe('config/schema', () => {
   it('every option field has CLI metadata: a long flag, help text and what a valid value is', () => {
@@ -40,7 +40,7 @@ describe('config/schema', () => {
   });
 
   it('detect() and run() options are exactly the described fields', () => {
-    expect(Object.keys(detectOptionsSchema.shape).sort()).to.deep.equal(Object.keys({ ...modelFields, ...engineFields, ...ffmpegFields }).sort());
+    expect(Object.keys(detectOptionsSchema.shape).sort()).to.deep.equal(Object.keys({ ...modelFields, ...trackingFields, ...engineFields, ...ffmpegFields }).sort());
     expect(Object.keys(runOptionsSchema.shape).sort()).to.deep.equal(Object.keys(ALL_FIELDS).sort());
   });
 

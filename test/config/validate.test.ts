@@ -15,7 +15,7 @@ function message(fn: () => unknown): string {
   throw new Error('expected an OptionError');
 }
 
-const DETECT_KEYS = 'model, labels, score, iou, maxDetections, classAgnostic, softNms, engine, backend, threads, batch, maxWaitMs, ffmpegPath, ffprobePath';
+const DETECT_KEYS = 'model, labels, score, iou, maxDetections, classAgnostic, softNms, track, trackHigh, trackLow, trackNew, trackMatchIou, trackLowMatchIou, trackMinHits, trackMaxLostMs, engine, backend, threads, batch, maxWaitMs, ffmpegPath, ffprobePath';
 
 describe('config/validate', () => {
   describe('parseOptions, API options: errors name the CLI flag', () => {
@@ -50,7 +50,7 @@ describe('config/validate', () => {
     });
 
     it('fills in the defaults, from nothing too', () => {
-      const defaults = { model: 'face', softNms: false, engine: 'auto', backend: 'auto', batch: 'auto', maxWaitMs: 50 };
+      const defaults = { model: 'face', softNms: false, track: true, engine: 'auto', backend: 'auto', batch: 'auto', maxWaitMs: 50 };
       expect(parseOptions(detectOptionsSchema, undefined)).to.deep.equal(defaults);
       expect(parseOptions(detectOptionsSchema, {})).to.deep.equal(defaults);
       expect(parseOptions(detectOptionsSchema, { batch: 4, score: 0.3, threads: 2 })).to.deep.equal({ ...defaults, batch: 4, score: 0.3, threads: 2 });
@@ -87,7 +87,7 @@ describe('config/validate', () => {
 
     it('fills in the defaults and keeps the file\'s own fields', () => {
       expect(parseOptions(pipelineFileSchema, { input: 'a.mp4', batch: 4, outputs: { jsonl: '-' } }, style)).to.deep.equal({
-        model: 'face', softNms: false, engine: 'auto', backend: 'auto', batch: 4, maxWaitMs: 50,
+        model: 'face', softNms: false, track: true, engine: 'auto', backend: 'auto', batch: 4, maxWaitMs: 50,
         input: 'a.mp4', outputs: { jsonl: '-' },
       });
     });

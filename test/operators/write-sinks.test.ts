@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import type { FrameDetections } from '../../src/detection.js';
+import type { PipelineRecord } from '../../src/records.js';
+import type { TrackRecord } from '../../src/tracking/track-record.js';
 import { writeSinks } from '../../src/operators/write-sinks.js';
 import type { Sink } from '../../src/sinks/sink.js';
 
@@ -35,7 +37,7 @@ describe('writeSinks', () => {
     const a = loggingSink('a', log, (seq) => (seq === 0 ? 30 : 0));
     const b = loggingSink('b', log);
     const out = await lastValueFrom(from([item(0), item(1), item(2)]).pipe(writeSinks([a, b]), toArray()));
-    expect(out.map((fd) => fd.frame.seq)).to.deep.equal([0, 1, 2]);
+    expect((out as FrameDetections[]).map((fd) => fd.frame.seq)).to.deep.equal([0, 1, 2]);
     expect(log).to.deep.equal([
       'a start 0', 'b start 0', 'b end 0', 'a end 0',
       'a start 1', 'b start 1', 'a end 1', 'b end 1',
@@ -48,7 +50,7 @@ describe('writeSinks', () => {
     const log: string[] = [];
     const src = new Subject<FrameDetections>();
     const done = new Promise<void>((resolve) => {
-      src.pipe(writeSinks([loggingSink('s', log, () => 10)])).subscribe({ next: (fd) => log.push(`emit ${fd.frame.seq}`), complete: resolve });
+      src.pipe(writeSinks([loggingSink('s', log, () => 10)])).subscribe({ next: (fd) => log.push(`emit ${(fd as FrameDetections).frame.seq}`), complete: resolve });
     });
     src.next(item(0));
     src.next(item(1));
@@ -58,7 +60,8 @@ describe('writeSinks', () => {
   });
 
   it('records the time spent writing as the encode timing, keeping the other timings', async () => {
-    const [fd] = await lastValueFrom(from([item(0)]).pipe(writeSinks([loggingSink('slow', [], () => 25)]), toArray()));
+    const records: PipelineRecord[] = await lastValueFrom(from([item(0)]).pipe(writeSinks([loggingSink('slow', [], () => 25)]), toArray()));
+    const fd = records[0] as FrameDetections;
     expect(fd.timings.inference).to.equal(3);
     expect(fd.timings.encode).to.be.at.least(20).and.below(1000);
     expect(fd.frame.seq).to.equal(0);
@@ -66,7 +69,8 @@ describe('writeSinks', () => {
 
   it('with no sinks passes frames through untouched, without an encode timing', async () => {
     const input = item(0);
-    const [fd] = await lastValueFrom(from([input]).pipe(writeSinks([]), toArray()));
+    const records: PipelineRecord[] = await lastValueFrom(from([input]).pipe(writeSinks([]), toArray()));
+    const fd = records[0] as FrameDetections;
     expect(fd).to.equal(input);
     expect(fd.timings).to.not.have.property('encode');
   });
@@ -85,7 +89,7 @@ describe('writeSinks', () => {
     let error: unknown;
     await new Promise<void>((resolve) => {
       from([item(0), item(1), item(2)]).pipe(writeSinks([failing, loggingSink('ok', log)])).subscribe({
-        next: (fd) => emitted.push(fd.frame.seq),
+        next: (fd) => emitted.push((fd as FrameDetections).frame.seq),
         error: (e: unknown) => {
           error = e;
           resolve();
@@ -96,5 +100,27 @@ describe('writeSinks', () => {
     expect(error).to.equal(boom);
     expect(emitted).to.deep.equal([0]);
     expect(log.filter((l) => l.includes(' 2'))).to.deep.equal([]);
+  });
+});
+
+describe('writeSinks: events', () => {
+  it('sends events only to the sinks that take them, in stream order after their frame', async () => {
+    const log: string[] = [];
+    const frameOnly = loggingSink('video', log);
+    const withEvents: Sink = {
+      ...loggingSink('jsonl', log),
+      async writeEvent(e) {
+        log.push(`jsonl event ${e.event} ${e.trackId}`);
+      },
+    };
+    const start: TrackRecord = {
+      kind: 'track', event: 'start', source: 's', trackId: 7, label: 'face', classId: 1,
+      firstSeq: 0, lastSeq: 1, firstPtsMs: 0, lastPtsMs: 40, frames: 2, maxScore: 0.9, box: [0.1, 0.1, 0.2, 0.2],
+    };
+    const out = await lastValueFrom(from<PipelineRecord[]>([item(0), start, item(1)]).pipe(writeSinks([frameOnly, withEvents]), toArray()));
+    expect(out[1]).to.equal(start);
+    expect(log.filter((l) => !l.includes('start ') || l.includes('event'))).to.deep.equal([
+      'video end 0', 'jsonl end 0', 'jsonl event start 7', 'video end 1', 'jsonl end 1',
+    ]);
   });
 });
