@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadOrBuildOnnxModel, onnxCacheDir, onnxCacheKey, pruneOnnxCache } from '../../src/engines/onnx-cache.js';
 import { createOnnxEngine, type OnnxEngine } from '../../src/engines/onnx.js';
-import { buildOnnxModel } from '../../src/onnx/onnx-graph.js';
+import { buildOnnxModel, DEFAULT_ONNX_OPSET } from '../../src/onnx/onnx-graph.js';
 import { loadModel } from '../../src/model-io/load-model.js';
 import type { SsdGraph } from '../../src/model/ssd-graph.js';
 import { maxAbsDiff, randomFrames } from '../helpers/arrays.js';
@@ -112,9 +112,9 @@ describe('engines/onnx-cache', function () {
   it('keys the cache on weights, attributes, layout and opset', () => {
     const key = onnxCacheKey(graph, { inputLayout: 'nhwc' });
     expect(key).to.match(/^[0-9a-f]{64}$/);
-    expect(onnxCacheKey(graph, { inputLayout: 'nhwc', opset: 13 })).to.equal(key);
+    expect(onnxCacheKey(graph, { inputLayout: 'nhwc', opset: DEFAULT_ONNX_OPSET })).to.equal(key);
     expect(onnxCacheKey(graph, { inputLayout: 'nchw' })).to.not.equal(key);
-    expect(onnxCacheKey(graph, { inputLayout: 'nhwc', opset: 12 })).to.not.equal(key);
+    expect(onnxCacheKey(graph, { inputLayout: 'nhwc', opset: DEFAULT_ONNX_OPSET + 1 })).to.not.equal(key);
     const last = graph.layers.length - 1;
     const tweakW = graph.layers.map((l, i) => (i === last ? { ...l, weights: l.weights.map((v, j) => (j === 5 ? v + 1e-6 : v)) } : l));
     expect(onnxCacheKey({ ...graph, layers: tweakW }, { inputLayout: 'nhwc' })).to.not.equal(key);
