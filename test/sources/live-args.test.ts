@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { OptionError } from '../../src/errors.js';
@@ -102,11 +102,11 @@ describe('live-args', () => {
         const child = spawn(bin, args, { stdio: [stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
         const out: Buffer[] = [];
         let stderr = '';
-        child.stdout.on('data', (c: Buffer) => out.push(c));
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        child.stdout!.on('data', (c: Buffer) => out.push(c));
+        child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
         if (stdinFile) {
           child.stdin!.on('error', () => {});
-          void import('node:fs').then((fs) => fs.createReadStream(stdinFile).pipe(child.stdin!));
+          createReadStream(stdinFile).pipe(child.stdin!);
         }
         child.on('close', () => resolve({ stderr, stdout: Buffer.concat(out) }));
       });
