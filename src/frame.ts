@@ -9,6 +9,8 @@ export interface Frame {
   readonly width: number;
   readonly height: number;
   readonly data: Uint8Array;
+  /** Live sources only: wall-clock time the frame arrived, epoch ms (for frame age at detection). */
+  readonly wallMs?: number;
 }
 
 /** Bytes in one packed RGB24 frame. */
