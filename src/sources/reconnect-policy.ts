@@ -36,6 +36,16 @@ export interface StatusRecord {
   readonly reason: string | null;
   /** reconnecting only: how long until the next attempt. */
   readonly delayMs?: number;
+  /** streaming only, when known: what this connection delivers (re-probed on every reconnect). */
+  readonly media?: StreamMedia;
+}
+
+/** The picture a connection delivers. */
+export interface StreamMedia {
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly codec: string;
 }
 
 /** Backoff and retry limits. */
@@ -144,11 +154,15 @@ export class SourceStateMachine {
     return [this.enter('connecting', null)];
   }
 
-  /** A frame arrived: the first one of a connection makes the source streaming and forgives past failures. */
-  frame(): StatusRecord[] {
+  /**
+   * A frame arrived: the first one of a connection makes the source streaming (with `media` in
+   * the record when given) and forgives past failures.
+   */
+  frame(media?: StreamMedia): StatusRecord[] {
     if (this.current !== 'connecting') return [];
     this.failures = 0;
-    return [this.enter('streaming', null)];
+    const record = this.enter('streaming', null);
+    return [media === undefined ? record : { ...record, media }];
   }
 
   /** No frame for the stall timeout: stalled, then as fail(). */

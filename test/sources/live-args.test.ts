@@ -34,20 +34,26 @@ describe('live-args', () => {
     const cam = classifyInput('rtsp://u:p@cam/s');
     expect(liveInputArgs(cam, { versionText: V2018 })).to.deep.equal([
       '-rtsp_transport', 'tcp', '-stimeout', '5000000', '-allowed_media_types', 'video',
-      '-fflags', '+discardcorrupt+genpts+nobuffer', '-flags', 'low_delay', '-i', 'rtsp://u:p@cam/s',
+      '-fflags', '+discardcorrupt+genpts', '-flags', 'low_delay', '-i', 'rtsp://u:p@cam/s',
     ]);
     expect(liveInputArgs(cam, { versionText: V51, rtspTransport: 'udp', ioTimeoutMs: 3000 }).slice(0, 4))
       .to.deep.equal(['-rtsp_transport', 'udp', '-timeout', '3000000']);
     expect(liveInputArgs(classifyInput('rtsps://cam/s'), { versionText: V51 })).to.include('-timeout');
   });
 
+  it('quickStart shortens the stream analysis of a decoder that follows a probe', () => {
+    const quick = liveInputArgs(classifyInput('rtsp://cam/s'), { versionText: V51, quickStart: true });
+    expect(quick.slice(6, 10)).to.deep.equal(['-analyzeduration', '500000', '-probesize', '1000000']);
+    expect(liveInputArgs(classifyInput('rtsp://cam/s'), { versionText: V51 })).to.not.include('-analyzeduration');
+  });
+
   it('HTTP kinds: read timeout, capped reconnect; HLS starts at the newest segment; progressive keeps buffering', () => {
     const http = ['-rw_timeout', '5000000', '-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '2'];
     for (const v of [V2018, V51]) {
       expect(liveInputArgs(classifyInput('http://cam/video.mjpg'), { versionText: v })).to.deep.equal([
-        ...http, '-fflags', '+discardcorrupt+genpts+nobuffer', '-flags', 'low_delay', '-i', 'http://cam/video.mjpg']);
+        ...http, '-fflags', '+discardcorrupt+genpts', '-flags', 'low_delay', '-i', 'http://cam/video.mjpg']);
       expect(liveInputArgs(classifyInput('https://cdn/live.m3u8'), { versionText: v })).to.deep.equal([
-        ...http, '-live_start_index', '-1', '-fflags', '+discardcorrupt+genpts+nobuffer', '-flags', 'low_delay', '-i', 'https://cdn/live.m3u8']);
+        ...http, '-live_start_index', '-1', '-fflags', '+discardcorrupt+genpts', '-flags', 'low_delay', '-i', 'https://cdn/live.m3u8']);
       expect(liveInputArgs(classifyInput('http://host/a.mp4'), { versionText: v })).to.deep.equal([
         ...http, '-fflags', '+discardcorrupt+genpts', '-i', 'http://host/a.mp4']);
     }
@@ -55,7 +61,7 @@ describe('live-args', () => {
 
   it('v4l2, stdin and files', () => {
     expect(liveInputArgs(classifyInput('/dev/video0'), { versionText: V2018 })).to.deep.equal([
-      '-f', 'v4l2', '-fflags', '+discardcorrupt+genpts+nobuffer', '-flags', 'low_delay', '-i', '/dev/video0']);
+      '-f', 'v4l2', '-fflags', '+discardcorrupt+genpts', '-flags', 'low_delay', '-i', '/dev/video0']);
     expect(liveInputArgs(classifyInput('-'), { versionText: V51 })).to.deep.equal(['-fflags', '+discardcorrupt+genpts', '-i', 'pipe:0']);
     expect(liveInputArgs(classifyInput('-x.mp4'), { versionText: V51 })).to.deep.equal(['-i', 'file:-x.mp4']);
   });

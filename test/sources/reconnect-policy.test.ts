@@ -69,6 +69,10 @@ describe('reconnect-policy', () => {
       clock.advance(1500);
       expect(m.frame()).to.deep.equal([{ kind: 'status', source: 'cam1', state: 'streaming', time: '2024-01-01T00:00:01.500Z', attempt: 0, reason: null }]);
       expect(m.frame(), 'later frames change nothing').to.deep.equal([]);
+      const again = new SourceStateMachine('cam2', {}, clock.now);
+      again.start();
+      const media = { width: 640, height: 480, fps: 25, codec: 'h264' };
+      expect(again.frame(media)[0]).to.include({ state: 'streaming' }).and.to.have.deep.property('media', media);
       expect(m.start(), 'start twice').to.deep.equal([]);
     });
 
