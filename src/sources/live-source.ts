@@ -101,6 +101,10 @@ function resolveLiveOptions(o: LiveSourceOptions): LiveSettings {
     return v;
   };
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw new OptionError('name', 'a non-empty string', o.name);
+  // Checked here because liveInputArgs runs per connection, where a bad option would only be retried.
+  if (o.rtspTransport !== undefined && o.rtspTransport !== 'tcp' && o.rtspTransport !== 'udp') {
+    throw new OptionError('--rtsp-transport', '"tcp" or "udp"', o.rtspTransport);
+  }
   return {
     stallTimeoutMs: positive('--stall-timeout', o.stallTimeoutMs, DEFAULT_STALL_TIMEOUT_MS),
     probeTimeoutMs: positive('probeTimeoutMs', o.probeTimeoutMs, DEFAULT_PROBE_TIMEOUT_MS),

@@ -132,6 +132,7 @@ describe('liveSource', function () {
     expect(() => liveSource('-')).to.throw(SsdpipeError, /standard input|camera URL/);
     expect(() => liveSource('rtsp://cam/s', { stallTimeoutMs: 0 })).to.throw(SsdpipeError, /--stall-timeout/);
     expect(() => liveSource('rtsp://cam/s', { reconnect: { maxRetries: -1 } })).to.throw(SsdpipeError, /--max-retries/);
+    expect(() => liveSource('rtsp://cam/s', { rtspTransport: 'http' as never })).to.throw(SsdpipeError, /--rtsp-transport/);
   });
 
   it('errors (rather than retrying forever) when ffmpeg cannot run', async () => {
