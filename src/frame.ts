@@ -12,6 +12,8 @@ export interface Frame {
   /** Wall time, ms, between this frame and the previous one leaving the decoder (includes time
    *  the decoder was paused by flow control); the 'decode' stage of the run's timings. */
   readonly decodeMs?: number;
+  /** Live sources only: wall-clock time the frame arrived, epoch ms (for frame age at detection). */
+  readonly wallMs?: number;
 }
 
 /** Bytes in one packed RGB24 frame. */
