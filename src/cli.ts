@@ -2,22 +2,40 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { addSchemaFlags, readFlags } from './cli/flags.js';
-import { engineFields, ffmpegFields, modelFields, outputFields, trackingFields } from './config/schema.js';
-import { exitCodeFor, toSsdpipeError, EXIT_INTERRUPTED, EXIT_USAGE } from './errors.js';
+import { engineFields, ffmpegFields, liveFields, modelFields, outputFields, trackingFields } from './config/schema.js';
+import { AbortedError, exitCodeFor, exitCodeForSignal, formatCauseChain, toSsdpipeError, EXIT_USAGE } from './errors.js';
 import type { RunOptions } from './pipeline/options.js';
+import type { SourceInput } from './pipeline/sources.js';
 import { formatSummary } from './pipeline/stats.js';
 
 // Command wiring only: every command calls the programmatic API, and this is the only place that
-// prints errors and chooses exit codes.
+// prints errors and chooses exit codes (the mapping is exitCodeFor in errors.ts; README, Exit codes).
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * How long a run may take to stop after SIGINT/SIGTERM before the CLI exits anyway. run() stops
+ * within it on its own (the decoder stops, frames in flight drain, outputs are finalized); this
+ * catches a run stuck elsewhere (a hung file system call, a model still loading), because
+ * supervisors send one SIGTERM and then SIGKILL.
+ */
+const STOP_DEADLINE_MS = 2000;
+
+/** The first SIGINT/SIGTERM received, if any: it decides the exit code (130 or 143). */
+let stoppedBy: NodeJS.Signals | null = null;
+
+/** --debug or SSDPIPE_DEBUG=1 (any value but empty or 0): print the cause chain of an error. */
+function debugWanted(): boolean {
+  const env = process.env.SSDPIPE_DEBUG;
+  return (env !== undefined && env !== '' && env !== '0') || program.opts<{ debug?: boolean }>().debug === true;
+}
 
 function fail(err: unknown): never {
   const e = toSsdpipeError(err);
   const hint = e.hint ? ` (hint: ${e.hint})` : '';
   process.stderr.write(`ssdpipe: error: ${e.message.replace(/\s*\n\s*/g, ' ')}${hint}\n`);
-  if (process.env.SSDPIPE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  process.exit(exitCodeFor(e));
+  if (debugWanted()) process.stderr.write(`${formatCauseChain(err)}\n`);
+  process.exit(exitCodeFor(e, stoppedBy ?? undefined));
 }
 
 /** Wraps a command action so that any error becomes the one-line message and exit code. */
@@ -31,36 +49,43 @@ function guarded<A extends unknown[]>(action: (...args: A) => Promise<void>): (.
   };
 }
 
-/** SIGINT/SIGTERM stop the run gracefully (outputs finalized); a second signal exits at once. */
+/**
+ * SIGINT/SIGTERM stop the run gracefully (outputs finalized) and it exits 130/143; a second
+ * signal, or a run still going STOP_DEADLINE_MS after the first, exits at once.
+ */
 function interruptible(): { signal: AbortSignal; interrupted: () => boolean } {
   const ac = new AbortController();
-  let count = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
-    count++;
-    if (count > 1) {
+    if (stoppedBy) {
       process.stderr.write(`ssdpipe: ${sig} again, exiting without finalizing outputs\n`);
-      process.exit(EXIT_INTERRUPTED);
+      process.exit(exitCodeForSignal(stoppedBy));
     }
-    ac.abort(new Error(`received ${sig}`));
+    stoppedBy = sig;
+    setTimeout(() => {
+      process.stderr.write(`ssdpipe: still running ${STOP_DEADLINE_MS / 1000} s after ${sig}, exiting without finalizing outputs\n`);
+      process.exit(exitCodeForSignal(sig));
+    }, STOP_DEADLINE_MS).unref();
+    ac.abort(new AbortedError(`received ${sig}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return { signal: ac.signal, interrupted: () => count > 0 };
+  return { signal: ac.signal, interrupted: () => stoppedBy !== null };
 }
 
 /** Runs detection with outputs, printing progress and the summary on stderr. */
-async function executeRun(input: string, options: RunOptions, quiet: boolean): Promise<void> {
+async function executeRun(inputs: SourceInput[], options: RunOptions, quiet: boolean): Promise<void> {
   const { run } = await import('./pipeline/run.js');
   const { signal, interrupted } = interruptible();
-  const summary = await run(input, { ...options, signal, progress: quiet ? undefined : process.stderr });
+  const summary = await run(inputs, { ...options, signal, progress: quiet ? undefined : process.stderr });
   if (!quiet) process.stderr.write(formatSummary(summary) + '\n');
-  if (interrupted()) process.exit(EXIT_INTERRUPTED);
+  if (interrupted()) process.exit(exitCodeForSignal(stoppedBy!));
 }
 
 const program = new Command()
   .name('ssdpipe')
   .description('SSD (Single Shot MultiBox Detector) object detection over video files, images and streams')
   .version(pkg.version)
+  .option('--debug', 'on an error, print the stack and the cause chain (also SSDPIPE_DEBUG=1)', false)
   .configureOutput({ outputError: (str, write) => write(`ssdpipe: ${str.trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`) })
   .exitOverride((err) => {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
@@ -70,16 +95,16 @@ const program = new Command()
 const detectCommand = program
   .command('detect')
   .description('detect objects in a video file or image; write JSONL records and/or an annotated MP4')
-  .argument('<input>', 'video file or image (jpg, png)');
+  .argument('<inputs...>', 'video files, images (jpg, png), rtsp:// rtsps:// http(s):// streams (MJPEG, HLS, MP4) or /dev/videoN; several are batched through one model');
 // Every option flag comes from the option schema (src/config/schema.ts).
-const detectFlags = addSchemaFlags(detectCommand, { ...modelFields, ...outputFields, ...trackingFields, ...engineFields, ...ffmpegFields });
+const detectFlags = addSchemaFlags(detectCommand, { ...modelFields, ...outputFields, ...trackingFields, ...liveFields, ...engineFields, ...ffmpegFields });
 detectCommand.option('-q, --quiet', 'no progress bar and no summary on stderr', false).action(
-  guarded(async (input: string, o: Record<string, unknown>) => {
+  guarded(async (inputs: string[], o: Record<string, unknown>) => {
     const options = readFlags(o, detectFlags) as RunOptions;
     if (!options.jsonl && !options.video && !options.stats) {
       process.stderr.write('ssdpipe: note: no --jsonl, --video or --stats given; only the summary is printed\n');
     }
-    await executeRun(input, options, o.quiet as boolean);
+    await executeRun(inputs, options, o.quiet as boolean);
   }),
 );
 
@@ -91,8 +116,8 @@ program
   .action(
     guarded(async (file: string, o: { quiet: boolean }) => {
       const { loadPipelineSpec } = await import('./pipeline/spec.js');
-      const { input, options } = loadPipelineSpec(file);
-      await executeRun(input, options, o.quiet);
+      const { inputs, options } = loadPipelineSpec(file);
+      await executeRun(inputs, options, o.quiet);
     }),
   );
 

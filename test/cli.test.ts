@@ -24,9 +24,13 @@ interface CliResult {
   stderr: string;
 }
 
-function cli(args: string[], opts: { onStdout?: (s: string) => void } = {}): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
+function cli(
+  args: string[],
+  opts: { onStdout?: (s: string) => void; env?: Record<string, string> } = {},
+): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
   // The launcher execs `node` from PATH: put this node first so both run the same one.
-  const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, ...opts.env };
+  if (!opts.env?.SSDPIPE_DEBUG) delete env.SSDPIPE_DEBUG;
   const child = spawn(BIN, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -55,6 +59,7 @@ describe('ssdpipe CLI (end to end)', function () {
   this.timeout(180_000);
   let media: TestMedia;
   let faces: string;
+  let longClip: Promise<string> | undefined;
 
   before(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it first)`);
@@ -167,63 +172,80 @@ describe('ssdpipe CLI (end to end)', function () {
     expect(r.stderr).to.equal('');
   });
 
-  describe('bad input: one-line error, non-zero exit, nothing on stdout', () => {
-    it('missing file', async () => {
-      expectOneLineError(await cli(['detect', path.join(media.dir, 'nope.mp4'), '--jsonl', '-']), 1, /not found/);
+  describe('bad input: one-line error, the documented exit code (README, Exit codes), nothing on stdout', () => {
+    it('missing file: 3', async () => {
+      expectOneLineError(await cli(['detect', path.join(media.dir, 'nope.mp4'), '--jsonl', '-']), 3, /input not found: .*nope\.mp4/);
     });
-    it('not a video', async () => {
-      expectOneLineError(await cli(['detect', await media.notAVideo(), '--jsonl', '-']), 1, /./);
+    it('a text file named .mp4: 3', async () => {
+      expectOneLineError(await cli(['detect', await media.notAVideo(), '--jsonl', '-']), 3, /input unreadable: .*not-a-video/);
     });
-    it('corrupt file', async () => {
-      expectOneLineError(await cli(['detect', await media.truncatedMp4(), '--jsonl', '-']), 1, /./);
+    it('an mp4 cut in half with its index at the end (nothing decodable): 3', async () => {
+      expectOneLineError(await cli(['detect', await media.truncatedMp4(), '--jsonl', '-']), 3, /input unreadable: .*truncated-/);
     });
-    it('no video frames', async () => {
-      expectOneLineError(await cli(['detect', await media.audioOnly(), '--jsonl', '-']), 1, /./);
+    it('an audio-only file: 3', async () => {
+      expectOneLineError(await cli(['detect', await media.audioOnly(), '--jsonl', '-']), 3, /no video stream.*found: audio aac/);
     });
-    it('bad option values', async () => {
+    it('a video stream with no decodable picture: 4', async () => {
+      expectOneLineError(await cli(['detect', await media.headerOnlyMp4(), '--jsonl', '-']), 4, /no frames decoded/);
+    });
+    it('bad option values: 2; a missing model: 5', async () => {
       expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--score', '2']), 2, /--score/);
       expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--batch', '0']), 2, /--batch/);
       expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--batch', 'many']), 2, /--batch/);
       expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--engine', 'magic']), 2, /engine/);
-      expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--model', 'nope']), 1, /model/);
+      expectOneLineError(await cli(['detect', faces, '--jsonl', '-', '--model', 'nope']), 5, /model/);
     });
-    it('an output path equal to the input is refused and the input kept', async () => {
+    it('an output path equal to the input is refused and the input kept: 2', async () => {
       const copy = path.join(media.dir, 'copy.mp4');
       await writeFile(copy, await readFile(faces));
       expectOneLineError(await cli(['detect', copy, '--video', copy]), 2, /--video/);
       expect(await media.countFrames(copy)).to.equal(15);
     });
-    it('an unwritable output keeps the existing file', async () => {
+    it('an unwritable output keeps the existing file: 6', async () => {
       const blocker = path.join(media.dir, 'blocker');
       await writeFile(blocker, 'keep');
-      expectOneLineError(await cli(['detect', faces, '--jsonl', path.join(blocker, 'x.jsonl')]), 1, /x\.jsonl/);
+      expectOneLineError(await cli(['detect', faces, '--jsonl', path.join(blocker, 'x.jsonl')]), 6, /x\.jsonl/);
       expect(await readFile(blocker, 'utf8')).to.equal('keep');
+    });
+    it('--debug and SSDPIPE_DEBUG=1 add the stack and the cause chain after the one line, same exit code', async () => {
+      const missing = path.join(media.dir, 'nope.mp4');
+      for (const r of [await cli(['detect', missing, '--jsonl', '-', '--debug']), await cli(['--debug', 'detect', missing, '--jsonl', '-']), await cli(['detect', missing, '--jsonl', '-'], { env: { SSDPIPE_DEBUG: '1' } })]) {
+        expect(r.code, r.stderr).to.equal(3);
+        const lines = r.stderr.trim().split('\n');
+        expect(lines[0]).to.match(/^ssdpipe: error: input not found/);
+        expect(lines[1]).to.equal(`InputError: input not found: ${missing}`);
+        expect(r.stderr).to.match(/\n\s+at /).and.match(/\ncaused by: Error: ENOENT: no such file or directory/);
+      }
+      expect((await cli(['detect', missing, '--jsonl', '-'], { env: { SSDPIPE_DEBUG: '0' } })).stderr.trim().split('\n')).to.have.length(1);
     });
   });
 
-  it('SIGINT stops within 2 s with whole JSONL lines and a playable MP4', async () => {
-    const long = await media.clip({ width: 640, height: 360, fps: 25, frames: 1500 });
-    const jsonl = path.join(media.dir, 'int.jsonl');
-    const video = path.join(media.dir, 'int.mp4');
-    let signalledAt = 0;
-    const run = cli(['detect', long, '--jsonl', '-', '--video', video], {
-      onStdout: (s) => {
-        if (!signalledAt && s.split('\n').length > 10) {
-          signalledAt = Date.now();
-          run.child.kill('SIGINT');
-        }
-      },
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${sig} stops within 2 s with whole JSONL lines and a playable MP4, exit ${code}`, async () => {
+      longClip ??= media.clip({ width: 640, height: 360, fps: 25, frames: 1500, preset: 'ultrafast', name: 'long.mp4' });
+      const long = await longClip;
+      const jsonl = path.join(media.dir, `${sig}.jsonl`);
+      const video = path.join(media.dir, `${sig}.mp4`);
+      let signalledAt = 0;
+      const run = cli(['detect', long, '--jsonl', '-', '--video', video], {
+        onStdout: (s) => {
+          if (!signalledAt && s.split('\n').length > 10) {
+            signalledAt = Date.now();
+            run.child.kill(sig);
+          }
+        },
+      });
+      const r = await run;
+      const stoppedMs = Date.now() - signalledAt;
+      expect(signalledAt, 'the run never produced 10 lines').to.be.above(0);
+      expect(stoppedMs).to.be.below(2000);
+      expect(r.code, r.stderr).to.equal(code);
+      expect(r.stdout.endsWith('\n')).to.equal(true);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      lines.forEach((l, i) => expect(l.frame).to.equal(i));
+      expect(lines.length).to.be.below(1500);
+      await writeFile(jsonl, r.stdout);
+      expect(await media.countFrames(video)).to.equal(lines.length);
     });
-    const r = await run;
-    const stoppedMs = Date.now() - signalledAt;
-    expect(signalledAt, 'the run never produced 10 lines').to.be.above(0);
-    expect(stoppedMs).to.be.below(2000);
-    expect(r.code, r.stderr).to.equal(130);
-    expect(r.stdout.endsWith('\n')).to.equal(true);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    lines.forEach((l, i) => expect(l.frame).to.equal(i));
-    expect(lines.length).to.be.below(1500);
-    await writeFile(jsonl, r.stdout);
-    expect(await media.countFrames(video)).to.equal(lines.length);
-  });
+  }
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
-  AbortedError, EngineError, EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, exitCodeFor, FfmpegError, InputError, lastLine,
+  AbortedError, EngineError, EXIT_DECODE, EXIT_ENGINE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MODEL, EXIT_OUTPUT, EXIT_RUNTIME,
+  EXIT_TERMINATED, EXIT_USAGE, exitCodeFor, exitCodeForSignal, FfmpegError, formatCauseChain, InputError, lastLine,
   ModelError, OptionError, OutputError, SsdpipeError, toSsdpipeError,
 } from '../src/errors.js';
 
@@ -84,13 +85,54 @@ describe('errors', () => {
     });
   });
 
-  it('exitCodeFor: 2 for usage errors, 130 after an abort, 1 for anything else', () => {
-    expect([EXIT_USAGE, EXIT_INTERRUPTED, EXIT_RUNTIME]).to.deep.equal([2, 130, 1]);
-    expect(exitCodeFor(new OptionError('--x', 'y', 1))).to.equal(2);
-    expect(exitCodeFor(new AbortedError())).to.equal(130);
-    for (const e of [new InputError('E_NO_FRAMES', 'x'), new EngineError('x'), new FfmpegError('x'), new OutputError('x'), new SsdpipeError('E_INTERNAL', 'x')]) {
-      expect(exitCodeFor(e), e.code).to.equal(1);
-    }
+  it('exitCodeFor: the documented table (README, Exit codes), one code per class of failure', () => {
+    expect([EXIT_RUNTIME, EXIT_USAGE, EXIT_INPUT, EXIT_DECODE, EXIT_MODEL, EXIT_OUTPUT, EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_TERMINATED])
+      .to.deep.equal([1, 2, 3, 4, 5, 6, 7, 130, 143]);
+    const table: [SsdpipeError, number][] = [
+      [new OptionError('--x', 'y', 1), 2],
+      [new InputError('E_INPUT_NOT_FOUND', 'x'), 3],
+      [new InputError('E_INPUT_UNREADABLE', 'x'), 3],
+      [new InputError('E_NO_FRAMES', 'x'), 4],
+      [new FfmpegError('x', 'tail', { during: 'decoding' }), 4],
+      [new ModelError('E_MODEL', 'x'), 5],
+      [new ModelError('E_WEIGHTS', 'x'), 5],
+      [new OutputError('x'), 6],
+      [new EngineError('x'), 7],
+      [new AbortedError(), 130],
+      // ffmpeg failing while encoding or probing, or not starting, is none of the above.
+      [new FfmpegError('x'), 1],
+      [new FfmpegError('x', 'tail', { during: 'encoding' }), 1],
+      [new FfmpegError('x', 'tail', { during: 'probing' }), 1],
+      [new SsdpipeError('E_FFMPEG_NOT_FOUND', 'x'), 1],
+      [new SsdpipeError('E_INTERNAL', 'x'), 1],
+    ];
+    for (const [e, code] of table) expect(exitCodeFor(e), `${e.code} ${(e as FfmpegError).during ?? ''}`).to.equal(code);
+  });
+
+  it('an abort exits 130 after SIGINT and 143 after SIGTERM; other errors keep their code', () => {
+    expect(exitCodeForSignal('SIGINT')).to.equal(130);
+    expect(exitCodeForSignal('SIGTERM')).to.equal(143);
+    expect(exitCodeFor(new AbortedError(), 'SIGTERM')).to.equal(143);
+    expect(exitCodeFor(new AbortedError(), 'SIGINT')).to.equal(130);
+    expect(exitCodeFor(new OutputError('x'), 'SIGTERM')).to.equal(6);
+  });
+
+  it('formatCauseChain: the stack, each cause below it, hints and the ffmpeg stderr tail; stops at a cycle', () => {
+    const root = new Error('ENOSPC: no space left on device, write');
+    const ff = new FfmpegError('ffmpeg exited with code 1', 'frame=1\nav_interleaved_write_frame(): No space left on device\n', { cause: root });
+    const top = new OutputError('writing video failed', { cause: ff, hint: 'free some space' });
+    const text = formatCauseChain(top);
+    expect(text).to.match(/^OutputError: writing video failed\n\s+at /);
+    expect(text).to.include('  hint: free some space');
+    expect(text).to.include('caused by: FfmpegError: ffmpeg exited with code 1: av_interleaved_write_frame(): No space left on device');
+    expect(text).to.include('    frame=1\n    av_interleaved_write_frame(): No space left on device');
+    expect(text).to.include('caused by: Error: ENOSPC: no space left on device, write');
+    expect(text.indexOf('OutputError')).to.be.below(text.indexOf('FfmpegError')).and.below(text.indexOf('caused by: Error'));
+    const a = new SsdpipeError('E_INTERNAL', 'a');
+    const b = new SsdpipeError('E_INTERNAL', 'b', { cause: a });
+    Object.defineProperty(a, 'cause', { value: b });
+    expect(formatCauseChain(a).match(/caused by/g)).to.have.length(1);
+    expect(formatCauseChain('plain')).to.equal('plain');
   });
 
   describe('toSsdpipeError', () => {

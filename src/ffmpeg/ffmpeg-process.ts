@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { AbortedError, FfmpegError } from '../errors.js';
+import { AbortedError, FfmpegError, type FfmpegStage } from '../errors.js';
 import { resolveFfmpegTool, type FfmpegTool } from './ffmpeg-path.js';
 
 /** How long stop() waits after 'q' before SIGTERM, and after SIGTERM before SIGKILL. */
@@ -32,6 +32,8 @@ export interface SpawnFfmpegOptions {
   stdin?: 'pipe' | 'ignore';
   /** Grace period of each stop step, in ms (default STOP_GRACE_MS). */
   graceMs?: number;
+  /** What the process does; its FfmpegError carries it (a failure while decoding exits 4). */
+  during?: FfmpegStage;
 }
 
 /** A running ffmpeg we own. */
@@ -75,7 +77,7 @@ export function spawnFfmpeg(args: readonly string[], options: SpawnFfmpegOptions
 /** Runs ffprobe to completion and returns its stdout; a non-zero exit rejects with FfmpegError. */
 export async function runFfprobe(args: readonly string[], options: RunFfprobeOptions = {}): Promise<string> {
   const binary = resolveFfmpegTool('ffprobe', options.ffprobePath).path;
-  return collect(spawnOwned('ffprobe', binary, args, { signal: options.signal, stdin: 'ignore' }));
+  return collect(spawnOwned('ffprobe', binary, args, { signal: options.signal, stdin: 'ignore', during: 'probing' }));
 }
 
 const versions = new Map<string, Promise<string>>();
@@ -128,7 +130,7 @@ function spawnOwned(tool: FfmpegTool, binary: string, args: readonly string[], o
     if (!state.error) await tail.closed;
     signal?.removeEventListener('abort', onAbort);
     if (aborted) throw new AbortedError(`${tool} was stopped: the run was aborted`);
-    if (!stopper.requested()) throwOnFailure(tool, binary, state, tail.text());
+    if (!stopper.requested()) throwOnFailure(tool, binary, state, tail.text(), options.during);
   });
   // Callers may never await `done` (e.g. after stop()); don't let its rejection go unhandled.
   done.catch(() => {});
@@ -179,7 +181,7 @@ function watchExit(child: ChildProcess): ExitWatch {
 }
 
 /** Throws the FfmpegError that a failed start or a non-zero exit means. */
-function throwOnFailure(tool: FfmpegTool, binary: string, state: ExitState, tail: string): void {
+function throwOnFailure(tool: FfmpegTool, binary: string, state: ExitState, tail: string, during: FfmpegStage | undefined): void {
   if (state.error) {
     throw new FfmpegError(`could not start ${tool} (${binary}): ${state.error.message}`, '', {
       cause: state.error,
@@ -189,6 +191,7 @@ function throwOnFailure(tool: FfmpegTool, binary: string, state: ExitState, tail
   if (state.code !== 0) {
     const how = state.code === null ? `was killed by ${state.signal}` : `exited with code ${state.code}`;
     throw new FfmpegError(`${tool} ${how}`, tail, {
+      during,
       hint: `the ${tool} stderr tail is attached to this error (stderrTail); run with the same input by hand to see more`,
     });
   }

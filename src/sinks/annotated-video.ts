@@ -279,7 +279,7 @@ interface Encoder {
 }
 
 function startEncoder(ffmpegPath: string, args: readonly string[]): Encoder {
-  const proc = spawnFfmpeg(args, { ffmpegPath, stdin: 'pipe' });
+  const proc = spawnFfmpeg(args, { ffmpegPath, stdin: 'pipe', during: 'encoding' });
   proc.stdout.resume(); // the video goes to a file; nothing useful arrives here
   const stdin = proc.stdin!; // spawned with stdin 'pipe'
 

@@ -77,6 +77,7 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
       const p = spawnFfmpeg(decodeRgbArgs({ input: fileInputUrl(input), width, height, syncArgs }), {
         ffmpegPath,
         stdin: 'pipe', // kept open so stop() can send 'q'
+        during: 'decoding',
       });
       proc = p;
       let seq = 0;

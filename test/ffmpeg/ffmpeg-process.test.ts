@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AbortedError, FfmpegError, SsdpipeError } from '../../src/errors.js';
+import { AbortedError, exitCodeFor, FfmpegError, SsdpipeError } from '../../src/errors.js';
 import { passthroughSyncArgs } from '../../src/sources/ffmpeg-args.js';
 import { ffmpegVersion, runFfprobe, spawnFfmpeg, STDERR_TAIL_CHARS } from '../../src/ffmpeg/ffmpeg-process.js';
 
@@ -45,6 +45,16 @@ describe('ffmpeg-process', () => {
     expect((err as Error).message).to.equal('ffmpeg exited with code 1: /no/such/input.mp4: No such file or directory');
     expect((err as FfmpegError).stderrTail).to.contain('No such file or directory');
     expect(proc.stderrTail()).to.equal((err as FfmpegError).stderrTail);
+    expect((err as FfmpegError).during, 'no stage unless the caller says').to.equal(undefined);
+  });
+
+  it('the FfmpegError carries what the process was doing, which decides the exit code', async () => {
+    const err = await rejection(spawnFfmpeg(['-hide_banner', '-i', '/no/such/input.mp4', '-f', 'null', '-'], { during: 'decoding' }).done);
+    expect(err).to.be.instanceOf(FfmpegError).and.include({ during: 'decoding' });
+    expect(exitCodeFor(err as FfmpegError)).to.equal(4);
+    const probe = await rejection(runFfprobe(['-v', 'error', '/no/such/file.mp4']));
+    expect(probe).to.include({ during: 'probing' });
+    expect(exitCodeFor(probe as FfmpegError)).to.equal(1);
   });
 
   it(`keeps only the last ${STDERR_TAIL_CHARS} characters of stderr`, async () => {
