@@ -1,7 +1,7 @@
 import type { Tensor1D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { EngineError, OptionError } from '../errors.js';
 import { checkOption } from '../config/validate.js';
-import type { ConvLayer, SsdGraph } from '../model/ssd-graph.js';
+import { L2NORM_EPSILON, type ConvLayer, type SsdGraph } from '../model/ssd-graph.js';
 import type { Engine, EngineOptions, RawOutputs } from './engine.js';
 import { selectTfjsBackend, TFJS_BACKEND_REQUESTS, type TfjsBackendRequest, type Tfjs } from './tfjs-backend.js';
 
@@ -11,11 +11,11 @@ export const DEFAULT_TFJS_WARMUP_BATCH = 1;
 /** A graph layer with its weights uploaded once, at load. */
 interface LoadedLayer {
   readonly layer: ConvLayer;
-  /** conv [kh, kw, in, out]; depthwise [kh, kw, C, multiplier] */
-  readonly filter: Tensor4D;
-  /** [out] */
-  readonly bias: Tensor1D;
-  /** Explicit NHWC padding [[0, 0], [top, bottom], [left, right], [0, 0]] (TF SAME, from the graph). */
+  /** conv [kh, kw, in, out]; depthwise [kh, kw, C, multiplier]; absent for maxpool and l2norm. */
+  readonly filter?: Tensor4D;
+  /** conv and depthwise: bias [out]; l2norm: scale [C]; absent for maxpool. */
+  readonly bias?: Tensor1D;
+  /** Explicit NHWC padding [[0, 0], [top, bottom], [left, right], [0, 0]] (from the graph). */
   readonly pad: [[number, number], [number, number], [number, number], [number, number]];
   /** Names of earlier outputs no layer after this one reads: disposed right after it runs. */
   readonly release: readonly string[];
@@ -107,8 +107,8 @@ class TfjsEngine implements Engine {
     if (this.disposed) return;
     this.disposed = true;
     for (const l of this.layers) {
-      l.filter.dispose();
-      l.bias.dispose();
+      l.filter?.dispose();
+      l.bias?.dispose();
     }
   }
 
@@ -116,27 +116,14 @@ class TfjsEngine implements Engine {
   private forward(x: Tensor4D, n: number): [Tensor3D, Tensor3D] {
     const { tf, graph } = this;
     const maps = new Map<string, Tensor4D>([['input', x]]);
-    for (const { layer, filter, bias, pad, release } of this.layers) {
+    for (const loaded of this.layers) {
+      const { layer, release } = loaded;
       const src = maps.get(layer.input)!;
-      const activation = layer.activation;
       // [N, outH, outW, out]
-      const conv =
-        layer.kind === 'conv'
-          ? tf.fused.conv2d({ x: src, filter, strides: layer.stride, pad, bias, activation })
-          : tf.fused.depthwiseConv2d({
-              x: src,
-              filter,
-              strides: layer.stride,
-              // The fused depthwise op's typings omit explicit padding, but it passes pads to
-              // the same computeConv2DInfo as conv2d and the wasm/cpu kernels honour them
-              // (test/engines/tfjs.test.ts checks asymmetric and non-SAME pads on both).
-              pad: pad as unknown as 'valid',
-              bias,
-              activation,
-            });
+      const out = this.layerOutput(loaded, src);
       // A clip is narrower than the activation (a quantized model's output range).
-      const y = layer.clip ? tf.clipByValue(conv, layer.clip[0], layer.clip[1]) : conv;
-      if (y !== conv) conv.dispose();
+      const y = layer.clip ? tf.clipByValue(out, layer.clip[0], layer.clip[1]) : out;
+      if (y !== out) out.dispose();
       maps.set(layer.name, y);
       for (const name of release) {
         if (name === 'input') continue; // owned by run()
@@ -151,6 +138,39 @@ class TfjsEngine implements Engine {
     const classes = graph.heads.map((hd) => flat(hd.classLayer, hd.anchorsPerCell, C, hd.height, hd.width));
     // [N, A, 4], [N, A, C]
     return [tf.concat(boxes, 1), tf.concat(classes, 1)];
+  }
+
+  /** One layer on its input map [N, h, w, in]: [N, outH, outW, out]. */
+  private layerOutput({ layer, filter, bias, pad }: LoadedLayer, x: Tensor4D): Tensor4D {
+    const { tf } = this;
+    const activation = layer.activation;
+    switch (layer.kind) {
+      case 'conv':
+        return tf.fused.conv2d({ x, filter: filter!, strides: layer.stride, pad, dilations: layer.dilation ?? 1, bias, activation });
+      case 'depthwise':
+        return tf.fused.depthwiseConv2d({
+          x,
+          filter: filter!,
+          strides: layer.stride,
+          // The fused depthwise op's typings omit explicit padding, but it passes pads to
+          // the same computeConv2DInfo as conv2d and the wasm/cpu kernels honour them
+          // (test/engines/tfjs.test.ts checks asymmetric and non-SAME pads on both).
+          pad: pad as unknown as 'valid',
+          dilations: layer.dilation ?? 1,
+          bias,
+          activation,
+        });
+      case 'maxpool':
+        // Explicit pads are skipped by the max (never win), as in ONNX MaxPool and Caffe.
+        return tf.maxPool(x, layer.kernel, layer.stride, pad);
+      case 'l2norm':
+        // x / sqrt(sum_c x^2 + eps) * scale: [N, h, w, C] with scale [C] broadcast.
+        return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), 3, true), L2NORM_EPSILON))), bias!));
+      default:
+        throw new EngineError(`tfjs: layer ${(layer as ConvLayer).name} has kind ${JSON.stringify((layer as ConvLayer).kind)}, which this engine cannot run`, {
+          hint: 'use the onnx engine (--engine onnx), or upgrade ssdpipe',
+        });
+    }
   }
 }
 
@@ -168,15 +188,23 @@ function uploadLayers(tf: Tfjs, graph: SsdGraph): LoadedLayer[] {
   try {
     for (const [i, layer] of graph.layers.entries()) {
       const k = layer.kernel;
-      const filterShape: [number, number, number, number] =
-        layer.kind === 'conv' ? [k, k, layer.inChannels, layer.outChannels] : [k, k, layer.inChannels, layer.outChannels / layer.inChannels];
       const [top, left, bottom, right] = layer.pads;
-      const filter = tf.tensor4d(layer.weights, filterShape, 'float32');
-      const bias = tf.tensor1d(layer.bias, 'float32');
-      loaded.push({ layer, filter, bias, pad: [[0, 0], [top, bottom], [left, right], [0, 0]], release: releaseAt.get(i) ?? [] });
+      const pad: LoadedLayer['pad'] = [[0, 0], [top, bottom], [left, right], [0, 0]];
+      const release = releaseAt.get(i) ?? [];
+      if (layer.kind === 'maxpool') {
+        loaded.push({ layer, pad, release });
+      } else if (layer.kind === 'l2norm') {
+        loaded.push({ layer, bias: tf.tensor1d(layer.weights, 'float32'), pad, release });
+      } else {
+        const filterShape: [number, number, number, number] =
+          layer.kind === 'conv' ? [k, k, layer.inChannels, layer.outChannels] : [k, k, layer.inChannels, layer.outChannels / layer.inChannels];
+        const filter = tf.tensor4d(layer.weights, filterShape, 'float32');
+        const bias = tf.tensor1d(layer.bias, 'float32');
+        loaded.push({ layer, filter, bias, pad, release });
+      }
     }
   } catch (cause) {
-    for (const l of loaded) tf.dispose([l.filter, l.bias]);
+    for (const l of loaded) tf.dispose([l.filter, l.bias].filter((t) => t !== undefined));
     throw new EngineError(`tfjs: cannot upload the weights of layer ${graph.layers[loaded.length]?.name}: ${(cause as Error).message}`, {
       cause,
       hint: 'the model graph is inconsistent; check the model descriptor and weights',
@@ -191,13 +219,21 @@ function checkGraph(graph: SsdGraph): void {
   for (const l of graph.layers) {
     const cin = channels.get(l.input);
     const k = l.kernel;
-    const expectW = l.kind === 'conv' ? k * k * l.inChannels * l.outChannels : k * k * l.outChannels;
+    const known = l.kind === 'conv' || l.kind === 'depthwise' || l.kind === 'maxpool' || l.kind === 'l2norm';
+    const [expectW, expectB] =
+      l.kind === 'conv' ? [k * k * l.inChannels * l.outChannels, l.outChannels]
+      : l.kind === 'depthwise' ? [k * k * l.outChannels, l.outChannels]
+      : l.kind === 'l2norm' ? [l.outChannels, 0]
+      : [0, 0];
     const problem =
-      cin === undefined ? `reads ${l.input}, which is not defined before it`
+      !known ? `has kind ${JSON.stringify(l.kind)}, which the tfjs engine cannot run`
+      : cin === undefined ? `reads ${l.input}, which is not defined before it`
       : cin !== l.inChannels ? `expects ${l.inChannels} input channels, ${l.input} has ${cin}`
       : l.weights.length !== expectW ? `has ${l.weights.length} weights, expected ${expectW}`
-      : l.bias.length !== l.outChannels ? `has ${l.bias.length} biases, expected ${l.outChannels}`
+      : l.bias.length !== expectB ? `has ${l.bias.length} biases, expected ${expectB}`
       : l.kind === 'depthwise' && l.outChannels % l.inChannels !== 0 ? 'is depthwise with outChannels not a multiple of inChannels'
+      : (l.kind === 'maxpool' || l.kind === 'l2norm') && l.outChannels !== l.inChannels ? `is ${l.kind} with ${l.outChannels} outputs from ${l.inChannels} inputs`
+      : (l.dilation ?? 1) > 1 && l.stride > 1 ? `has stride ${l.stride} and dilation ${l.dilation}; TF.js convolutions take one or the other`
       : undefined;
     if (problem) throw new EngineError(`tfjs: graph layer ${l.name} ${problem}`, { hint: 'the model graph is inconsistent; check the model descriptor' });
     channels.set(l.name, l.outChannels);

@@ -59,6 +59,8 @@ export interface PredictorSpec {
   /** Weight name prefix, e.g. Prediction/BoxPredictor_0. */
   name: string;
   anchorsPerCell: number;
+  /** Kernel of the box and class convs (stride 1, TF SAME padding); default 1. Caffe SSD uses 3. */
+  kernel?: number;
 }
 
 /** The network graph: backbone, extra layers, box predictors. */
@@ -77,8 +79,68 @@ export interface ImportedNetworkSpec {
   numClasses: number;
 }
 
-/** The network: described layer by layer (MobileNet SSD) or imported from a model file. */
-export type NetworkSpec = MobilenetSsdNetworkSpec | ImportedNetworkSpec;
+/**
+ * A network written as a list of layers (VGG-style SSD, e.g. models/architectures/ssd300-vgg16.json).
+ * Each layer reads the one before it unless `input` names another (or 'input', the image).
+ * Weights: conv `<name>/weights` [k, k, in, out] (TF layout) and `<name>/biases` [out];
+ * l2norm `<name>/scale` [C]; predictors as for MobileNet SSD.
+ */
+export interface LayerListNetworkSpec {
+  type: 'layers';
+  layers: LayerSpec[];
+  predictors: PredictorSpec[];
+  /** Score columns the class predictors emit (including background when present). */
+  numClasses: number;
+}
+
+/** One entry of a layer-list network. */
+export type LayerSpec = ConvLayerSpec | MaxPoolLayerSpec | L2NormLayerSpec;
+
+/** Convolution + bias + activation, Caffe/PyTorch padding: `pad` zeros on every side, output floor((n + 2 pad - dilation (k - 1) - 1) / stride) + 1. */
+export interface ConvLayerSpec {
+  op: 'conv';
+  name: string;
+  input?: string;
+  kernel: number;
+  /** Default 1. */
+  stride?: number;
+  pad: number;
+  /** Dilation (atrous rate), default 1: SSD300's fc6 uses 6. */
+  dilation?: number;
+  filters: number;
+  activation: 'relu' | 'relu6' | 'linear';
+}
+
+/**
+ * Max pooling, Caffe/PyTorch padding (padded cells never win). ceilMode rounds the output size
+ * up as Caffe does (SSD300's pool3: 75 -> 38); the extra row/column is padding at the bottom/right.
+ */
+export interface MaxPoolLayerSpec {
+  op: 'maxpool';
+  name: string;
+  input?: string;
+  kernel: number;
+  stride: number;
+  /** Default 0. */
+  pad?: number;
+  /** Default false (floor). */
+  ceilMode?: boolean;
+}
+
+/**
+ * L2 normalization across channels at each position, times a learned per-channel scale
+ * (Caffe's Normalize with across_spatial false, channel_shared false; SSD300's conv4_3_norm).
+ */
+export interface L2NormLayerSpec {
+  op: 'l2norm';
+  name: string;
+  input?: string;
+  /** The scale's value at initialization before training (20 in SSD300); the weights hold the learned one. */
+  initialScale?: number;
+}
+
+/** The network: described layer by layer (MobileNet SSD, a layer list) or imported from a model file. */
+export type NetworkSpec = MobilenetSsdNetworkSpec | LayerListNetworkSpec | ImportedNetworkSpec;
 
 /** TF Object Detection API multiple_grid_anchor_generator (ssd_anchor_generator.proto). */
 export interface TfMultipleGridAnchorSpec {

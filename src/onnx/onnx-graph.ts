@@ -1,6 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { ModelError, OptionError } from '../errors.js';
-import type { ConvLayer, SsdGraph } from '../model/ssd-graph.js';
+import { L2NORM_EPSILON, type ConvLayer, type SsdGraph } from '../model/ssd-graph.js';
 
 const onnx = onnxProto.onnx;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -56,7 +56,7 @@ type AttributeProto = onnxProto.onnx.IAttributeProto;
  * Input `image` float32 ([batch, H, W, 3] or [batch, 3, H, W]); outputs
  * `box_encodings` [batch, A, 4] and `class_logits` [batch, A, C]. Conv weights are float32
  * raw_data initializers in OIHW; ReLU6 is Clip(0, 6), ReLU Relu, a layer's clip one Clip;
- * TF SAME padding becomes explicit pads.
+ * a layer's padding becomes explicit pads; max pooling is MaxPool, L2 norm ReduceSumSquare, Add, Sqrt, Div, Mul.
  */
 export function buildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptions): Uint8Array {
   const opset = checkBuildOptions(opts);
@@ -124,9 +124,45 @@ function lowerInput(g: GraphParts, graph: SsdGraph, layout: OnnxInputLayout): De
 function lowerLayers(g: GraphParts, graph: SsdGraph, maps: DefinedMaps): void {
   for (const layer of graph.layers) {
     checkLayer(layer, maps);
-    lowerConv(g, layer, maps.get(layer.input)!.tensor);
+    const x = maps.get(layer.input)!.tensor;
+    if (layer.kind === 'maxpool') lowerMaxPool(g, layer, x);
+    else if (layer.kind === 'l2norm') lowerL2Norm(g, layer, x);
+    else lowerConv(g, layer, x);
     maps.set(layer.name, { tensor: layer.name, c: layer.outChannels, h: layer.outHeight, w: layer.outWidth });
   }
+}
+
+/** MaxPool with explicit pads (ONNX pads never win a max), so Caffe's ceil mode needs no ceil_mode attribute. */
+function lowerMaxPool(g: GraphParts, layer: ConvLayer, x: string): void {
+  const k = layer.kernel;
+  // [batch, C, h, w] -> [batch, C, outH, outW]
+  g.nodes.push(node('MaxPool', [x], [layer.name], `${layer.name}/MaxPool`, [
+    intsAttr('kernel_shape', [k, k]),
+    intsAttr('strides', [layer.stride, layer.stride]),
+    intsAttr('pads', [...layer.pads]),
+  ]));
+}
+
+/**
+ * L2 normalization over channels times the learned scale, as the graph defines it:
+ * x / Sqrt(ReduceSumSquare_c(x) + eps) * scale. Not LpNormalization: OpenCV 4.6 has no such
+ * layer, and it has no epsilon (0 / 0 where every channel is 0).
+ */
+function lowerL2Norm(g: GraphParts, layer: ConvLayer, x: string): void {
+  const n = layer.name;
+  g.initializers.push(
+    floatTensor(`${n}/eps`, [], new Float32Array([L2NORM_EPSILON])),
+    floatTensor(`${n}/scale`, [1, layer.outChannels, 1, 1], layer.weights),
+  );
+  g.nodes.push(
+    // [batch, C, h, w] -> [batch, 1, h, w]
+    node('ReduceSumSquare', [x], [`${n}/sum_squares`], `${n}/ReduceSumSquare`, [intsAttr('axes', [1]), intAttr('keepdims', 1)]),
+    node('Add', [`${n}/sum_squares`, `${n}/eps`], [`${n}/sum_squares_eps`], `${n}/AddEps`),
+    node('Sqrt', [`${n}/sum_squares_eps`], [`${n}/norm`], `${n}/Sqrt`),
+    // [batch, C, h, w] / [batch, 1, h, w] * [1, C, 1, 1]
+    node('Div', [x, `${n}/norm`], [`${n}/normalized`], `${n}/Div`),
+    node('Mul', [`${n}/normalized`, `${n}/scale`], [n], `${n}/Mul`),
+  );
 }
 
 /** Conv (group = C for depthwise) with OIHW weights and bias, then the layer's activation. */
@@ -147,7 +183,7 @@ function lowerConv(g: GraphParts, layer: ConvLayer, x: string): void {
     intsAttr('strides', [layer.stride, layer.stride]),
     // ONNX pads: [x1_begin, x2_begin, x1_end, x2_end] = [top, left, bottom, right], as the layer stores them.
     intsAttr('pads', [...layer.pads]),
-    intsAttr('dilations', [1, 1]),
+    intsAttr('dilations', [layer.dilation ?? 1, layer.dilation ?? 1]),
     intAttr('group', group),
   ]));
   if (post) {
@@ -314,10 +350,23 @@ function checkLayer(layer: ConvLayer, defined: DefinedMaps): void {
   if (layer.kind === 'depthwise' && layer.outChannels % layer.inChannels !== 0) {
     throw new ModelError('E_MODEL', `depthwise layer ${layer.name} has ${layer.inChannels} inputs but ${layer.outChannels} outputs (expected a multiple)`);
   }
+  if ((layer.kind === 'maxpool' || layer.kind === 'l2norm') && layer.outChannels !== layer.inChannels) {
+    throw new ModelError('E_MODEL', `${layer.kind} layer ${layer.name} has ${layer.inChannels} inputs but ${layer.outChannels} outputs (expected the same)`);
+  }
+  const [weights, biases] = expectedParameters(layer);
+  if (layer.weights.length !== weights || layer.bias.length !== biases) {
+    throw new ModelError('E_MODEL', `layer ${layer.name}: ${layer.weights.length} weights and ${layer.bias.length} biases, expected ${weights} and ${biases}`);
+  }
+}
+
+/** [weights, biases] a layer of its kind and size holds. */
+function expectedParameters(layer: ConvLayer): [number, number] {
   const k2 = layer.kernel * layer.kernel;
-  const expected = layer.kind === 'depthwise' ? k2 * layer.outChannels : k2 * layer.inChannels * layer.outChannels;
-  if (layer.weights.length !== expected || layer.bias.length !== layer.outChannels) {
-    throw new ModelError('E_MODEL', `layer ${layer.name}: ${layer.weights.length} weights and ${layer.bias.length} biases, expected ${expected} and ${layer.outChannels}`);
+  switch (layer.kind) {
+    case 'depthwise': return [k2 * layer.outChannels, layer.outChannels];
+    case 'maxpool': return [0, 0];
+    case 'l2norm': return [layer.outChannels, 0];
+    default: return [k2 * layer.inChannels * layer.outChannels, layer.outChannels];
   }
 }
 

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { ModelError } from '../../src/errors.js';
-import type { ModelDescriptor, MobilenetSsdNetworkSpec } from '../../src/model/descriptor.js';
-import { buildSsdGraph, foldBatchNorm, samePadding, type SsdGraph } from '../../src/model/ssd-graph.js';
+import type { LayerListNetworkSpec, LayerSpec, ModelDescriptor, MobilenetSsdNetworkSpec } from '../../src/model/descriptor.js';
+import { buildSsdGraph, caffeConvSize, caffePoolPadding, foldBatchNorm, samePadding, type SsdGraph } from '../../src/model/ssd-graph.js';
 import type { WeightMap } from '../../src/model/weights.js';
 import { readDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
 import { loadWeights } from '../../src/model-io/read-weights.js';
 import { maxAbsDiff, randomFloats } from '../helpers/arrays.js';
+import { randomLayerListWeights, readLayerListDescriptor } from '../onnx/layer-list-fixture.js';
 
 describe('model/ssd-graph', () => {
   describe('samePadding', () => {
@@ -152,6 +153,74 @@ describe('model/ssd-graph', () => {
       expect(err).to.include({ code: 'E_MODEL' });
       expect((err as ModelError).hint, 'a hint pointing at the descriptor').to.match(/model descriptor/);
       expect((err as Error).message).to.include('Prediction/Conv2d_9_pointwise');
+    });
+  });
+
+  describe('Caffe padding (layer-list networks)', () => {
+    // Convolution: floor((size + 2 pad - dilation (k - 1) - 1) / stride) + 1.
+    const convTable: [size: number, kernel: number, stride: number, pad: number, dilation: number, out: number][] = [
+      [300, 3, 1, 1, 1, 300], // VGG convs keep the size
+      [19, 3, 1, 6, 6, 19], // SSD300 fc6: dilation 6, pad 6
+      [19, 3, 2, 1, 1, 10], // conv8_2
+      [10, 3, 2, 1, 1, 5], // conv9_2 (TF SAME would pad 0 before, 1 after)
+      [5, 3, 1, 0, 1, 3], // conv10_2
+      [3, 3, 1, 0, 1, 1], // conv11_2
+      [7, 3, 2, 0, 2, 2],
+    ];
+    for (const [size, kernel, stride, pad, dilation, out] of convTable) {
+      it(`conv: size ${size}, kernel ${kernel}, stride ${stride}, pad ${pad}, dilation ${dilation} -> ${out}`, () => {
+        expect(caffeConvSize(size, kernel, stride, pad, dilation)).to.equal(out);
+      });
+    }
+
+    // Max pool: ceil mode rounds up (the extra cells are padding after), but the last window
+    // starts inside the input or the left pad.
+    const poolTable: [size: number, kernel: number, stride: number, pad: number, ceil: boolean, out: number, before: number, after: number][] = [
+      [300, 2, 2, 0, false, 150, 0, 0],
+      [75, 2, 2, 0, true, 38, 0, 1], // SSD300 pool3
+      [75, 2, 2, 0, false, 37, 0, 0],
+      [38, 2, 2, 0, true, 19, 0, 0], // exact: no extra padding
+      [19, 3, 1, 1, false, 19, 1, 1], // SSD300 pool5
+      [5, 3, 2, 1, true, 3, 1, 1],
+      [6, 3, 2, 1, true, 4, 1, 2],
+      [5, 2, 2, 1, true, 3, 1, 1], // ceil gives 4, but the 4th window would start in the right pad
+    ];
+    for (const [size, kernel, stride, pad, ceil, out, before, after] of poolTable) {
+      it(`maxpool: size ${size}, kernel ${kernel}, stride ${stride}, pad ${pad}, ${ceil ? 'ceil' : 'floor'} -> ${out}, pads ${before}/${after}`, () => {
+        const p = caffePoolPadding(size, kernel, stride, pad, ceil);
+        expect(p).to.deep.equal({ out, before, after });
+        // The explicit pads give the same size under the floor formula ONNX and TF.js use.
+        expect(Math.floor((size + before + after - kernel) / stride) + 1).to.equal(out);
+      });
+    }
+  });
+
+  describe('buildSsdGraph on a layer list (models/architectures/ssd300-vgg16.json)', () => {
+    const desc = readLayerListDescriptor();
+    const weights = randomLayerListWeights(desc, 1);
+    const withLayers = (layers: LayerSpec[]): ModelDescriptor => ({ ...desc, network: { ...desc.network, layers } as LayerListNetworkSpec });
+
+    it('lowers 35 layers and 12 head convs: VGG16 convs and pools, the L2 norm, fc6/fc7 and 8 extras', () => {
+      const graph = buildSsdGraph(desc, weights);
+      const kinds = graph.layers.reduce<Record<string, number>>((n, l) => ({ ...n, [l.kind]: (n[l.kind] ?? 0) + 1 }), {});
+      expect(kinds).to.deep.equal({ conv: 13 + 2 + 8 + 12, maxpool: 5, l2norm: 1 });
+      expect(graph.layers.at(-1)!.name).to.equal('conv11_2_mbox/ClassPredictor');
+      expect(graph.numAnchors).to.equal(8732);
+    });
+
+    it('names a missing weight, an unknown op, an undefined input, a reused name and a map that shrinks to nothing', () => {
+      const missing = new Map(weights);
+      missing.delete('conv4_3_norm/scale');
+      expect(() => buildSsdGraph(desc, missing)).to.throw(ModelError, 'weight conv4_3_norm/scale is missing');
+      const layers = desc.network.layers;
+      expect(() => buildSsdGraph(withLayers([...layers.slice(0, 2), { op: 'avgpool', name: 'p' } as unknown as LayerSpec]), weights))
+        .to.throw(ModelError, /layer p: op must be "conv", "maxpool" or "l2norm", received "avgpool"/);
+      expect(() => buildSsdGraph(withLayers([{ ...layers[0], input: 'nowhere' }]), weights)).to.throw(ModelError, /layer conv1_1 reads nowhere/);
+      expect(() => buildSsdGraph(withLayers([layers[0], { op: 'maxpool', name: 'conv1_1', kernel: 2, stride: 2 }]), weights)).to.throw(ModelError, /conv1_1 is used twice/);
+      const shrink = withLayers([layers[0], ...Array.from({ length: 10 }, (_, i) => ({ op: 'maxpool' as const, name: `p${i}`, kernel: 2, stride: 2 }))]);
+      expect(() => buildSsdGraph(shrink, weights)).to.throw(ModelError, /layer p\d makes a 0x0 map/);
+      expect(() => buildSsdGraph({ ...desc, network: { type: 'layers', predictors: [], numClasses: 21 } as unknown as LayerListNetworkSpec }, weights))
+        .to.throw(ModelError, /network.layers must be an array/);
     });
   });
 });

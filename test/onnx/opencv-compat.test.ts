@@ -7,7 +7,9 @@ import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { exportOnnx } from '../../src/model-io/export-onnx.js';
 import { loadModel, type LoadedModel } from '../../src/model-io/load-model.js';
-import { maxAbsDiff, randomFrames } from '../helpers/arrays.js';
+import { buildSsdGraph } from '../../src/model/ssd-graph.js';
+import { maxAbsDiff, randomFloats, randomFrames } from '../helpers/arrays.js';
+import { randomLayerListWeights, readLayerListDescriptor, SSD300_VGG16_PATH } from './layer-list-fixture.js';
 
 const run = promisify(execFile);
 
@@ -67,45 +69,67 @@ describe('onnx/opencv-compat: `models export` output loads in OpenCV DNN', funct
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /** Exports the model, runs it in ONNX Runtime and in OpenCV on the same blob; returns the largest differences. */
+  async function compare(ctx: Mocha.Context, model: LoadedModel, tag: string, layout: 'nchw' | 'nhwc', nhwc: Float32Array): Promise<Record<string, number>> {
+    if (!cv.version) {
+      // Mocha prints the title of a skipped test as pending: say why there.
+      ctx.test!.title += ` (skipped: ${cv.why})`;
+      ctx.skip();
+    }
+    const { onnxPath } = await exportOnnx(model, { outPath: path.join(dir, `${tag}-${layout}.onnx`), layout });
+    const H = model.graph.inputHeight;
+    const W = model.graph.inputWidth;
+    const blob = layout === 'nchw' ? toNchw(nhwc, 1, H, W) : nhwc;
+    const dims = layout === 'nchw' ? [1, 3, H, W] : [1, H, W, 3];
+
+    const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: 2, logSeverityLevel: 3 });
+    let ref: ort.InferenceSession.OnnxValueMapType;
+    try {
+      ref = await session.run({ image: new ort.Tensor('float32', blob, dims) });
+    } finally {
+      await session.release();
+    }
+
+    const blobPath = path.join(dir, `blob-${tag}-${layout}.f32`);
+    await writeFile(blobPath, blob);
+    const outDir = await mkdtemp(path.join(dir, `cv-${tag}-${layout}-`));
+    const { stdout } = await run(PYTHON, ['-c', OPENCV_FORWARD, onnxPath, blobPath, dims.join(','), outDir], { timeout: 90_000 });
+    const A = model.graph.numAnchors;
+    expect(stdout).to.include(`box_encodings 1x${A}x4`).and.include(`class_logits 1x${A}x${model.graph.numClasses}`);
+
+    const diffs: Record<string, number> = {};
+    for (const name of ['box_encodings', 'class_logits'] as const) {
+      const bytes = await readFile(path.join(outDir, `${name}.f32`));
+      const got = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      const want = ref[name].data as Float32Array;
+      expect(got.length).to.equal(want.length);
+      diffs[name] = maxAbsDiff(got, want);
+      // The report of this comparison (OpenCV version and the largest difference) is the test title.
+      ctx.test!.title += ` [${name}: max |opencv ${cv.version} - ort| = ${diffs[name].toExponential(2)}, max |ort| = ${maxAbs(want).toPrecision(3)}]`;
+    }
+    return diffs;
+  }
+
   for (const layout of ['nchw', 'nhwc'] as const) {
     it(`runs the exported face model (${layout}) with outputs within 1e-3 of ONNX Runtime's`, async function () {
-      if (!cv.version) {
-        // Mocha prints the title of a skipped test as pending: say why there.
-        this.test!.title += ` (skipped: ${cv.why})`;
-        this.skip();
-      }
-      const { onnxPath } = await exportOnnx(loaded, { outPath: path.join(dir, `face-${layout}.onnx`), layout });
-      const H = loaded.graph.inputHeight;
-      const W = loaded.graph.inputWidth;
-      const nhwc = randomFrames(1, 21); // [1, 512, 512, 3] in [-1, 1]
-      const blob = layout === 'nchw' ? toNchw(nhwc, 1, H, W) : nhwc;
-      const dims = layout === 'nchw' ? [1, 3, H, W] : [1, H, W, 3];
-
-      const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: 2, logSeverityLevel: 3 });
-      let ref: ort.InferenceSession.OnnxValueMapType;
-      try {
-        ref = await session.run({ image: new ort.Tensor('float32', blob, dims) });
-      } finally {
-        await session.release();
-      }
-
-      const blobPath = path.join(dir, `blob-${layout}.f32`);
-      await writeFile(blobPath, blob);
-      const outDir = await mkdtemp(path.join(dir, `cv-${layout}-`));
-      const { stdout } = await run(PYTHON, ['-c', OPENCV_FORWARD, onnxPath, blobPath, dims.join(','), outDir], { timeout: 90_000 });
-      const A = loaded.graph.numAnchors;
-      expect(stdout).to.include(`box_encodings 1x${A}x4`).and.include(`class_logits 1x${A}x3`);
-
-      for (const name of ['box_encodings', 'class_logits'] as const) {
-        const bytes = await readFile(path.join(outDir, `${name}.f32`));
-        const got = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-        const want = ref[name].data as Float32Array;
-        expect(got.length).to.equal(want.length);
-        const diff = maxAbsDiff(got, want);
-        // The report of this comparison (OpenCV version and the largest difference) is the test title.
-        this.test!.title += ` [${name}: max |opencv ${cv.version} - ort| = ${diff.toExponential(2)}]`;
-        expect(diff).to.be.below(1e-3);
-      }
+      const diffs = await compare(this, loaded, 'face', layout, randomFrames(1, 21)); // [1, 512, 512, 3] in [-1, 1]
+      expect(diffs.box_encodings).to.be.below(1e-3);
+      expect(diffs.class_logits).to.be.below(1e-3);
     });
   }
+
+  it('runs SSD300-VGG16 with random weights (max pooling, dilation, L2 norm) with outputs within 1e-3 of ONNX Runtime\'s', async function () {
+    const desc = readLayerListDescriptor();
+    const weights = randomLayerListWeights(desc, 300);
+    const model: LoadedModel = { descriptor: desc, descriptorPath: SSD300_VGG16_PATH, weights, graph: buildSsdGraph(desc, weights) };
+    const diffs = await compare(this, model, 'ssd300', 'nchw', randomFloats(300 * 300 * 3, 23, -117, 138));
+    expect(diffs.box_encodings).to.be.below(1e-3);
+    expect(diffs.class_logits).to.be.below(1e-3);
+  });
 });
+
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (const v of a) m = Math.max(m, Math.abs(v));
+  return m;
+}
