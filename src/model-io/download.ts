@@ -31,6 +31,8 @@ export interface DownloadOptions {
   expected?: ExpectedBytes;
   /** HTTP client (a proxy); see httpClient(). */
   dispatcher?: Dispatcher;
+  /** The proxy that dispatcher goes through (see proxyForUrl), named when it cannot be reached. */
+  proxy?: string;
   /** Called with each chunk's size, and with the bytes already on disk when resuming. */
   onBytes?: (bytes: number) => void;
   /** Called once the whole file's size is known from the response. */
@@ -240,7 +242,7 @@ async function hashFile(file: string, hash: Hash): Promise<void> {
 
 /** No answer at all: offline, DNS, refused, proxy down. */
 function unreachable(url: string, cause: unknown, options: DownloadOptions): ModelError {
-  const proxy = proxyForUrl(url);
+  const proxy = options.proxy;
   const via = proxy ? ` through the proxy ${redact(proxy)}` : '';
   return new ModelError('E_MODEL', `cannot download ${options.what}: ${new URL(url).host} could not be reached${via} (${describeCause(cause)})`, {
     cause,

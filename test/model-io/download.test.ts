@@ -169,17 +169,14 @@ describe('model-io/download', () => {
     it('a proxy that is down is named in the error', async () => {
       const port = await closedPort();
       const url = `${server.url}/m/weights.bin`;
-      const saved = process.env.HTTP_PROXY;
-      process.env.HTTP_PROXY = `http://user:secret@127.0.0.1:${port}`;
-      const client = httpClient(url);
+      const proxyUrl = `http://user:secret@127.0.0.1:${port}`;
+      const client = httpClient(url, { HTTP_PROXY: proxyUrl });
       try {
-        const err = await rejection(downloadFile(url, path.join(dir, 'w'), { what: 'test', dispatcher: client }));
+        const err = await rejection(downloadFile(url, path.join(dir, 'w'), { what: 'test', dispatcher: client, proxy: proxyUrl }));
         expect(err.message).to.include(`through the proxy http://user:***@127.0.0.1:${port}`).and.not.include('secret');
         expect(err.hint).to.match(/HTTPS_PROXY/);
         expect(server.requests).to.have.length(0);
       } finally {
-        if (saved === undefined) delete process.env.HTTP_PROXY;
-        else process.env.HTTP_PROXY = saved;
         await client.close();
       }
     });
