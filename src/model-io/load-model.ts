@@ -6,6 +6,8 @@ import type { ModelDescriptor } from '../model/descriptor.js';
 import { buildSsdGraph, type SsdGraph } from '../model/ssd-graph.js';
 import type { WeightMap } from '../model/weights.js';
 import { isTflitePath, loadTfliteModel, readTfliteFile, type TfliteFileOptions } from './load-tflite.js';
+import { findCatalogEntry, MODEL_CATALOG, type CatalogEntry } from './model-catalog.js';
+import { cachedModel, pullModel, type PullOptions } from './pull-model.js';
 import { loadWeights } from './read-weights.js';
 
 /** The package's models/ folder (works from src/ under tsx and from dist/). */
@@ -24,17 +26,59 @@ export interface LoadedModel {
   readonly graph: SsdGraph;
 }
 
-/** Options of loading a model: the label map of a .tflite model. */
-export type LoadModelOptions = TfliteFileOptions;
+/** Options of loading a model: the label map of a .tflite model; how a catalog model is downloaded on first use. */
+export type LoadModelOptions = TfliteFileOptions & { download?: PullOptions };
 
-/** Finds a model descriptor: a bundled name (models/<name>.json), a path to a .json file, or a .tflite model. */
-export function resolveDescriptorPath(model: string): string {
+/**
+ * Finds a model descriptor: a bundled name (models/<name>.json), a downloadable model's name
+ * (its verified file in the cache; see ensureModel), a path to a .json file, or a .tflite model.
+ */
+export function resolveDescriptorPath(model: string, download: PullOptions = {}): string {
+  return resolveModelFiles(model, download).path;
+}
+
+/** The file of a model argument, and the label map that comes with it (a downloaded .tflite's). */
+function resolveModelFiles(model: string, download: PullOptions): { path: string; labels?: string } {
+  const isName = /^[\w-]+$/.test(model);
   const bundled = path.join(MODELS_DIR, `${model}.json`);
-  if (/^[\w-]+$/.test(model) && existsSync(bundled)) return bundled;
+  if (isName && existsSync(bundled)) return { path: bundled };
+  const entry = isName ? findCatalogEntry(model) : undefined;
+  if (entry) {
+    assertRunnable(entry);
+    const cached = cachedModel(entry, download);
+    if (!cached) {
+      throw new ModelError('E_MODEL', `model ${model} is not downloaded yet (or its cached copy failed verification)`, {
+        hint: `run: ssdpipe models pull ${model}`,
+      });
+    }
+    return { path: cached.modelPath, labels: cached.labelsPath };
+  }
   const asPath = path.resolve(model);
-  if (existsSync(asPath)) return asPath;
+  if (existsSync(asPath)) return { path: asPath };
   throw new ModelError('E_MODEL', `model ${JSON.stringify(model)} not found (not a bundled model name nor a descriptor file)`, {
-    hint: `use a bundled model (${listBundledModels().join(', ')}), a path to a model descriptor .json or a .tflite SSD`,
+    hint: `use a bundled model (${listBundledModels().join(', ')}), a downloadable one (${MODEL_CATALOG.map((e) => e.name).join(', ')}), a path to a model descriptor .json or a .tflite SSD`,
+  });
+}
+
+/**
+ * Downloads a catalog model on first use (a no-op for bundled names, paths, and models already
+ * cached and verified), so that the synchronous resolveDescriptorPath and readModelDescriptor find it.
+ */
+export async function ensureModel(model: string, download: PullOptions = {}): Promise<void> {
+  const isName = /^[\w-]+$/.test(model);
+  if (!isName || existsSync(path.join(MODELS_DIR, `${model}.json`))) return;
+  const entry = findCatalogEntry(model);
+  if (!entry) return;
+  assertRunnable(entry);
+  await pullModel(entry, download);
+}
+
+// TF.js graph models (model.json) are downloaded by `models pull` but cannot be run yet (issue 13,
+// item 2): say so before downloading tens of MB.
+function assertRunnable(entry: CatalogEntry): void {
+  if (entry.format !== 'tfjs-graph') return;
+  throw new ModelError('E_MODEL', `model ${entry.name} is a TF.js graph model (model.json), which ssdpipe cannot run yet`, {
+    hint: 'use coco-ssd-mobilenet-v1-quant (the same COCO classes as a TFLite model), or a .tflite or .onnx file',
   });
 }
 
@@ -90,16 +134,20 @@ export function validateDescriptor(raw: unknown, where: string): ModelDescriptor
  * weights where that can be avoided (a .tflite is imported whole).
  */
 export function readModelDescriptor(model: string, options: LoadModelOptions = {}): { descriptor: ModelDescriptor; descriptorPath: string } {
-  const descriptorPath = resolveDescriptorPath(model);
-  if (isTflitePath(descriptorPath)) return { descriptor: readTfliteFile(descriptorPath, options).descriptor, descriptorPath };
+  const { path: descriptorPath, labels } = resolveModelFiles(model, options.download ?? {});
+  if (isTflitePath(descriptorPath)) return { descriptor: readTfliteFile(descriptorPath, { labels: options.labels ?? labels }).descriptor, descriptorPath };
   if (options.labels !== undefined) throw labelsNotForDescriptor(descriptorPath);
   return { descriptor: readDescriptor(descriptorPath), descriptorPath };
 }
 
-/** Loads a model by bundled name, descriptor path or .tflite path: descriptor, weights, lowered graph. */
+/**
+ * Loads a model by bundled name, downloadable name (fetched into the cache on first use),
+ * descriptor path or .tflite path: descriptor, weights, lowered graph.
+ */
 export async function loadModel(model: string = DEFAULT_MODEL, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const descriptorPath = resolveDescriptorPath(model);
-  if (isTflitePath(descriptorPath)) return loadTfliteModel(descriptorPath, options);
+  await ensureModel(model, options.download);
+  const { path: descriptorPath, labels } = resolveModelFiles(model, options.download ?? {});
+  if (isTflitePath(descriptorPath)) return loadTfliteModel(descriptorPath, { labels: options.labels ?? labels });
   if (options.labels !== undefined) throw labelsNotForDescriptor(descriptorPath);
   const descriptor = readDescriptor(descriptorPath);
   const weights = await loadWeights(descriptor.weights, path.dirname(descriptorPath));
