@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { addSchemaFlags, readFlags } from './cli/flags.js';
 import { engineFields, ffmpegFields, liveFields, modelFields, outputFields, trackingFields } from './config/schema.js';
 import { AbortedError, exitCodeFor, exitCodeForSignal, formatCauseChain, toSsdpipeError, EXIT_USAGE } from './errors.js';
+import { checkOutputPath } from './files/output-paths.js';
 import type { RunOptions } from './pipeline/options.js';
 import type { SourceInput } from './pipeline/sources.js';
 import { formatSummary } from './pipeline/stats.js';
@@ -72,8 +73,20 @@ function interruptible(): { signal: AbortSignal; interrupted: () => boolean } {
   return { signal: ac.signal, interrupted: () => stoppedBy !== null };
 }
 
+/**
+ * Checks every output path before anything is decoded (a wrong extension exits 2, an
+ * unwritable place 6); run() checks them again with what the probe found (a still image or not).
+ */
+function checkOutputs(options: Pick<RunOptions, 'jsonl' | 'video' | 'stats'>): void {
+  for (const kind of ['jsonl', 'video', 'stats'] as const) {
+    const file = options[kind];
+    if (file !== undefined) checkOutputPath(kind, file);
+  }
+}
+
 /** Runs detection with outputs, printing progress and the summary on stderr. */
 async function executeRun(inputs: SourceInput[], options: RunOptions, quiet: boolean): Promise<void> {
+  checkOutputs(options);
   const { run } = await import('./pipeline/run.js');
   const { signal, interrupted } = interruptible();
   const summary = await run(inputs, { ...options, signal, progress: quiet ? undefined : process.stderr });

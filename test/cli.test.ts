@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTestMedia, FFMPEG_BIN, type TestMedia } from './helpers/media.js';
+import { createTestMedia, FFMPEG_BIN, FFPROBE_BIN, type TestMedia } from './helpers/media.js';
 
 // End to end: the ssdpipe command (bin/ssdpipe, which runs the built dist/cli.js; npm test builds
 // first) on media generated here with real ffmpeg.
@@ -172,6 +172,14 @@ describe('ssdpipe CLI (end to end)', function () {
     expect(r.stderr).to.equal('');
   });
 
+  it('--video <file>.jpg writes the annotated picture of a still image', async () => {
+    const jpg = path.join(media.dir, 'out', 'photo.jpg');
+    const r = await cli(['detect', PHOTO, '-q', '--video', jpg]);
+    expect(r.code, r.stderr).to.equal(0);
+    const { stdout } = await exec(FFPROBE_BIN, ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'csv=p=0', jpg]);
+    expect(stdout.trim()).to.equal('mjpeg,1920,1280');
+  });
+
   describe('bad input: one-line error, the documented exit code (README, Exit codes), nothing on stdout', () => {
     it('missing file: 3', async () => {
       expectOneLineError(await cli(['detect', path.join(media.dir, 'nope.mp4'), '--jsonl', '-']), 3, /input not found: .*nope\.mp4/);
@@ -206,6 +214,19 @@ describe('ssdpipe CLI (end to end)', function () {
       await writeFile(blocker, 'keep');
       expectOneLineError(await cli(['detect', faces, '--jsonl', path.join(blocker, 'x.jsonl')]), 6, /x\.jsonl/);
       expect(await readFile(blocker, 'utf8')).to.equal('keep');
+    });
+    it('unwritable output places fail at once, before decoding: 6', async () => {
+      for (const args of [['--video', '/proc/nowrite/out.mp4'], ['--stats', '/sys/x.json'], ['--jsonl', '/proc/nowrite/x.jsonl']]) {
+        const t0 = Date.now();
+        const r = await cli(['detect', faces, ...args]);
+        expectOneLineError(r, 6, new RegExp(`cannot write ${args[0]} ${args[1]}: /(proc|sys) is on (proc|sysfs)`));
+        expect(Date.now() - t0, args.join(' ')).to.be.below(3000);
+      }
+    });
+    it('outputs follow their extension or are refused: 2', async () => {
+      expectOneLineError(await cli(['detect', faces, '--stats', path.join(media.dir, 'stats.txt')]), 2, /--stats: expected a \.json file/);
+      expectOneLineError(await cli(['detect', faces, '--video', path.join(media.dir, 'out.avi')]), 2, /--video: expected a \.mp4, \.m4v or \.mov file/);
+      expectOneLineError(await cli(['detect', faces, '-q', '--video', path.join(media.dir, 'out.jpg')]), 2, /--video: expected a \.mp4, \.m4v or \.mov file for a video input/);
     });
     it('--debug and SSDPIPE_DEBUG=1 add the stack and the cause chain after the one line, same exit code', async () => {
       const missing = path.join(media.dir, 'nope.mp4');

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { drawDetections, resolveDrawStyle, type DrawStyle, type ResolvedDrawStyle } from '../annotate/draw-detections.js';
@@ -8,6 +8,7 @@ import type { FrameDetections } from '../detection.js';
 import { AbortedError, FfmpegError, OptionError, OutputError, SsdpipeError } from '../errors.js';
 import { resolveFfmpegTool } from '../ffmpeg/ffmpeg-path.js';
 import { spawnFfmpeg } from '../ffmpeg/ffmpeg-process.js';
+import { checkOutputPath, createOutputDirs, errnoText, type OutputFormat, type OutputTarget } from '../files/output-paths.js';
 import type { Sink } from './sink.js';
 
 /** x264 quality when none is given (lower is better; 18 is visually lossless, 23 is x264's default). */
@@ -21,8 +22,16 @@ const ABORT_FLUSH_MS = 10_000;
 
 /** Options of the annotated-video sink. */
 export interface AnnotatedVideoOptions {
-  /** Target .mp4 file; its directory is created if missing. */
+  /**
+   * Target file; its directory is created if missing. The extension picks the format: .mp4/.m4v
+   * (MP4), .mov (QuickTime), or .jpg/.jpeg/.png: one annotated picture, for a still image input.
+   */
   path: string;
+  /**
+   * The input is a still image (true) or a video (false): a .jpg/.png target is refused for a
+   * video when the sink opens. Unknown (undefined): such a target fails at the second frame.
+   */
+  stillImage?: boolean;
   /** Size of the frames that will be written, in pixels. */
   width: number;
   height: number;
@@ -54,12 +63,18 @@ interface VideoSettings {
   readonly style: ResolvedDrawStyle;
   /** This sink's trails (state: one per sink), or null when trails are off. */
   readonly trails: TrackTrails | null;
+  /** What the file holds (from its extension): a video (mp4, mov) or one picture (jpg, png). */
+  readonly format: OutputFormat;
 }
 
-/** Where the video goes: `partial` while encoding, renamed over `target` when complete. */
+/**
+ * Where the video goes: `partial` while encoding, renamed over `target` when complete. A target
+ * that is not a regular file (/dev/null, a FIFO) is written in place: `partial` is the target.
+ */
 interface OutputFiles {
   readonly target: string;
   readonly partial: string;
+  readonly inPlace: boolean;
 }
 
 let partialCounter = 0;
@@ -78,16 +93,17 @@ let partialCounter = 0;
  * file and leaves the target as it was. `close` is safe to call at any time, also after an abort.
  */
 export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promise<Sink> {
-  const settings = resolveVideoOptions(options);
+  const output = checkOutputPath('video', options.path, { stillImage: options.stillImage });
+  const settings = resolveVideoOptions(options, output.format);
   if (options.signal?.aborted) throw new AbortedError();
   const ffmpegPath = resolveFfmpegTool('ffmpeg', options.ffmpegPath).path; // throws E_FFMPEG_NOT_FOUND before any file is made
-  const files = await prepareOutput(options.path);
+  const files = await prepareOutput(output);
   const encoder = startEncoder(ffmpegPath, encoderArgs(settings, files.partial));
   return videoSink(settings, files, encoder, options.signal);
 }
 
 /** Checks the options (throws OptionError) and fills in the defaults. */
-function resolveVideoOptions(options: AnnotatedVideoOptions): VideoSettings {
+function resolveVideoOptions(options: AnnotatedVideoOptions, format: OutputFormat): VideoSettings {
   const { width, height, fps } = options;
   const crf = options.crf ?? DEFAULT_CRF;
   const preset = options.preset ?? DEFAULT_PRESET;
@@ -98,20 +114,34 @@ function resolveVideoOptions(options: AnnotatedVideoOptions): VideoSettings {
   if (!X264_PRESETS.includes(preset)) throw new OptionError('preset', `one of ${X264_PRESETS.join(', ')}`, preset);
   const style = resolveDrawStyle(width, height, options.style);
   const trails = options.trails === false ? null : new TrackTrails(options.trails);
-  return { shownPath: options.path, width, height, fps, crf, preset, style, trails };
+  return { shownPath: options.path, width, height, fps, crf, preset, style, trails, format };
 }
 
-/** ffmpeg's arguments: raw RGB24 frames on stdin, padded to even size, x264 yuv420p MP4 into `partial`. */
+/**
+ * ffmpeg's arguments: raw RGB24 frames on stdin, written into `partial` as the format says:
+ * padded to even size, x264 yuv420p in MP4/MOV; or one picture, JPEG (full-range 4:4:4, so thin
+ * coloured boxes stay sharp) or PNG (RGB).
+ */
 function encoderArgs(s: VideoSettings, partial: string): string[] {
+  const input = [
+    '-hide_banner', '-nostats', '-loglevel', 'error',
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0', '-an',
+  ];
+  if (s.format === 'jpg') return [...input, '-frames:v', '1', '-c:v', 'mjpeg', '-q:v', '2', '-pix_fmt', 'yuvj444p', '-f', 'image2', '-update', '1', '-y', partial];
+  if (s.format === 'png') return [...input, '-frames:v', '1', '-c:v', 'png', '-pix_fmt', 'rgb24', '-f', 'image2', '-update', '1', '-y', partial];
   const outW = evenSize(s.width);
   const outH = evenSize(s.height);
   return [
-    '-hide_banner', '-nostats', '-loglevel', 'error',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0',
+    ...input,
     ...(outW !== s.width || outH !== s.height ? ['-vf', `pad=${outW}:${outH}:0:0:black`] : []),
-    '-an', '-c:v', 'libx264', '-preset', s.preset, '-crf', String(s.crf), '-pix_fmt', 'yuv420p',
-    '-movflags', '+faststart', '-f', 'mp4', '-y', partial,
+    '-c:v', 'libx264', '-preset', s.preset, '-crf', String(s.crf), '-pix_fmt', 'yuv420p',
+    '-movflags', '+faststart', '-f', s.format === 'mov' ? 'mov' : 'mp4', '-y', partial,
   ];
+}
+
+/** A picture format holds one frame. */
+function isPicture(format: OutputFormat): boolean {
+  return format === 'jpg' || format === 'png';
 }
 
 /**
@@ -176,6 +206,9 @@ function frameWriter(settings: VideoSettings, encoder: Encoder, name: string, si
           hint: 'write frames of one size to each annotated video',
         });
       }
+      if (frames >= 1 && isPicture(settings.format)) {
+        throw new OptionError('--video', 'a .mp4, .m4v or .mov file for a video input', settings.shownPath, 'a .jpg or .png output holds one annotated picture: use it with a still image input');
+      }
       trails?.update(frame, item.detections);
       const rgb = drawDetections(frame, item.detections, style, copies.take(frame.data.length), trails ?? undefined); // [height, width, 3] RGB24
       frames++;
@@ -199,24 +232,29 @@ async function finalizeVideo(encoder: Encoder, files: OutputFiles, shownPath: st
   try {
     await encoder.exited;
   } catch (err) {
-    await rm(files.partial, { force: true });
+    await discard(files);
     throw err;
   } finally {
     if (watchdog) clearTimeout(watchdog);
   }
-  if (frames === 0) {
-    await rm(files.partial, { force: true });
+  if (frames === 0 || files.inPlace) {
+    if (frames === 0) await discard(files);
     return;
   }
   try {
     await rename(files.partial, files.target);
   } catch (cause) {
-    await rm(files.partial, { force: true });
+    await discard(files);
     throw new OutputError(`cannot write video to ${shownPath}: ${errnoText(cause)}`, {
       cause,
       hint: 'check that the target is a writable file path, not a directory',
     });
   }
+}
+
+/** Removes the temporary file; a target written in place (a device, a FIFO) is left alone. */
+async function discard(files: OutputFiles): Promise<void> {
+  if (!files.inPlace) await rm(files.partial, { force: true });
 }
 
 /** Width or height rounded up to even, as yuv420p needs; the size of the encoded video. */
@@ -225,41 +263,23 @@ export function evenSize(n: number): number {
 }
 
 /**
- * Names the temporary file next to the target and creates it (and the directory), so an
- * unwritable place fails before ffmpeg starts.
+ * Names the temporary file next to the target (same extension) and creates it (and the
+ * folders), so an unwritable place fails before ffmpeg starts.
  */
-async function prepareOutput(shownPath: string): Promise<OutputFiles> {
-  const target = path.resolve(shownPath);
-  const partial = `${target}.partial-${process.pid}-${partialCounter++}.mp4`;
+async function prepareOutput(output: OutputTarget): Promise<OutputFiles> {
+  const target = output.path;
+  if (output.inPlace) return { target, partial: target, inPlace: true };
+  const partial = `${target}.partial-${process.pid}-${partialCounter++}${path.extname(target)}`;
+  await createOutputDirs(output);
   try {
-    const existing = await stat(target).catch(() => null);
-    if (existing?.isDirectory()) throw Object.assign(new Error('the target is a directory'), { code: 'EISDIR' });
-    await mkdir(path.dirname(target), { recursive: true });
     await writeFile(partial, ''); // 'w': a stale partial file of a crashed run with the same pid is ours to reuse
   } catch (cause) {
-    throw new OutputError(`cannot write video to ${shownPath}: ${errnoText(cause)}`, {
+    throw new OutputError(`cannot write video to ${output.shownPath}: ${errnoText(cause)}`, {
       cause,
       hint: 'check that the directory exists and is writable and that the target is a file path',
     });
   }
-  return { target, partial };
-}
-
-const ERRNO_TEXT: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EEXIST: 'a part of the path is a file, not a directory',
-  ENOTDIR: 'a part of the path is a file, not a directory',
-  EISDIR: 'the target is a directory',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device',
-};
-
-/** A short one-line reason for a file system error, e.g. 'permission denied (EACCES)'. */
-function errnoText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code) return ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;
-  return String((err as Error).message ?? err).split('\n')[0];
+  return { target, partial, inPlace: false };
 }
 
 /**

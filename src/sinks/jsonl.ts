@@ -1,10 +1,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { FrameDetections } from '../detection.js';
 import type { TrackRecord } from '../tracking/track-record.js';
 import { OutputError } from '../errors.js';
+import { checkOutputPath, createOutputDirs, errnoText } from '../files/output-paths.js';
 import type { Sink } from './sink.js';
 
 /** One detection as written to JSONL: bbox in source-frame pixels [x1, y1, x2, y2]. */
@@ -125,14 +124,14 @@ export async function openJsonlSink(options: JsonlSinkOptions): Promise<Sink & {
   if (toStdout) {
     stream = options.stdout ?? process.stdout;
   } else {
-    const file = path.resolve(options.target);
+    const target = checkOutputPath('jsonl', options.target);
+    await createOutputDirs(target);
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      stream = await openFile(file);
+      stream = await openFile(target.path);
     } catch (cause) {
-      throw new OutputError(`cannot write JSONL to ${options.target}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, {
+      throw new OutputError(`cannot write --jsonl ${options.target}: ${errnoText(cause)}`, {
         cause,
-        hint: 'check that the directory exists and is writable',
+        hint: 'choose a path in a folder you can write to',
       });
     }
   }

@@ -248,9 +248,38 @@ describe('openAnnotatedVideo', function () {
       await openAnnotatedVideo({ path: bad, width: 16, height: 16, fps: 5 }).catch((e) => (error = e));
       expect(error, bad).to.be.instanceOf(OutputError);
       expect((error as OutputError).code).to.equal('E_OUTPUT');
-      expect((error as OutputError).message, (error as Error).message).to.match(/^cannot write video to .+: (a part of the path is a file, not a directory \((ENOTDIR|EEXIST)\)|the target is a directory \(EISDIR\))$/);
+      expect((error as OutputError).message, (error as Error).message).to.match(/^cannot write --video .+: (.*plain-file is a file, not a folder|it is a directory)$/);
       expect((error as OutputError).message).to.not.include('\n');
     }
+  });
+
+  it('a .jpg or .png target gets the one annotated picture of a still image; a video is refused', async () => {
+    for (const [ext, codec] of [['jpg', 'mjpeg'], ['png', 'png']] as const) {
+      const file = path.join(dir, `still.${ext}`);
+      const sink = await openAnnotatedVideo({ path: file, width: 161, height: 121, fps: 25, stillImage: true, style: { lineWidth: 6 } });
+      await sink.write(item(161, 121, 0));
+      await sink.close();
+      expect(await probe(file)).to.deep.include({ codec_name: codec, width: 161, height: 121, nb_read_frames: '1' });
+      const rgb = await firstFrameRgb(file);
+      const at = (x: number, y: number): number[] => [...rgb.subarray((y * 161 + x) * 3, (y * 161 + x) * 3 + 3)];
+      expect(at(34, 60).every((v, i) => Math.abs(v - DEFAULT_PALETTE[0][i]) <= 40), `box edge ${at(34, 60)}`).to.equal(true);
+    }
+    expect((await readdir(dir)).sort()).to.deep.equal(['still.jpg', 'still.png']);
+
+    let refused: unknown;
+    await openAnnotatedVideo({ path: path.join(dir, 'video.jpg'), width: 16, height: 16, fps: 5, stillImage: false }).catch((e) => (refused = e));
+    expect(refused).to.be.instanceOf(OptionError);
+    expect((refused as Error).message).to.match(/^option --video: expected a \.mp4, \.m4v or \.mov file for a video input, received ".*video\.jpg"$/);
+    // Not told what the input is: the second frame is refused.
+    const sink = await openAnnotatedVideo({ path: path.join(dir, 'unknown.png'), width: 16, height: 16, fps: 5 });
+    await sink.write(item(16, 16, 0));
+    let second: unknown;
+    await sink.write(item(16, 16, 1)).catch((e) => (second = e));
+    expect(second).to.be.instanceOf(OptionError);
+    await sink.close();
+    let other: unknown;
+    await openAnnotatedVideo({ path: path.join(dir, 'x.avi'), width: 16, height: 16, fps: 5 }).catch((e) => (other = e));
+    expect((other as Error).message).to.match(/--video: expected a \.mp4, \.m4v or \.mov file \(or \.jpg, \.jpeg, \.png for a still image input\)/);
   });
 
   it('rejects bad options, a missing ffmpeg, and frames of another size', async () => {

@@ -89,7 +89,7 @@ describe('openJsonlSink', () => {
       expect.fail('should have thrown');
     } catch (err) {
       expect(err).to.be.instanceOf(OutputError);
-      expect((err as Error).message).to.match(/cannot write JSONL/).and.not.include('\n');
+      expect((err as Error).message).to.match(/^cannot write --jsonl .*file\/out\.jsonl: .*file is a file, not a folder$/).and.not.include('\n');
     }
     void chmod;
   });
