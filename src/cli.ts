@@ -146,16 +146,33 @@ program
     }),
   );
 
-const models = program.command('models').description('list and export models');
+const models = program.command('models').description('list, download and export models');
 models
   .command('list')
-  .description('list the bundled models')
+  .description('list every model: bundled, downloadable, and whether each is available offline now')
+  .option('--json', 'one JSON array instead of the table', false)
   .action(
-    guarded(async () => {
-      const { listBundledModels, readDescriptor, resolveDescriptorPath } = await import('./model-io/load-model.js');
-      for (const name of listBundledModels()) {
-        const d = readDescriptor(resolveDescriptorPath(name));
-        process.stdout.write(`${name}\t${d.description}\n`);
+    guarded(async (o: { json: boolean }) => {
+      const { listModels, formatModelList } = await import('./model-io/list-models.js');
+      const { modelCacheDir } = await import('./model-io/pull-model.js');
+      const rows = listModels();
+      process.stdout.write((o.json ? JSON.stringify(rows, null, 2) : formatModelList(rows, modelCacheDir())) + '\n');
+    }),
+  );
+models
+  .command('pull')
+  .description('download models into the cache (verified; resumed when interrupted) and print where each model file is')
+  .argument('<name...>', 'downloadable model names (see ssdpipe models list)')
+  .option('--force', 'download again even when a verified copy is cached', false)
+  .option('-q, --quiet', 'no progress bar and no messages on stderr', false)
+  .action(
+    guarded(async (names: string[], o: { force: boolean; quiet: boolean }) => {
+      const { catalogEntryOrThrow, pullModel } = await import('./model-io/pull-model.js');
+      const entries = names.map(catalogEntryOrThrow); // every name checked before anything is downloaded
+      for (const entry of entries) {
+        const pulled = await pullModel(entry, { force: o.force, progress: o.quiet ? undefined : process.stderr });
+        if (!o.quiet) process.stderr.write(`ssdpipe: ${entry.name}: ${pulled.downloaded ? 'downloaded and verified' : 'already cached and verified'} in ${pulled.dir}\n`);
+        process.stdout.write(`${pulled.modelPath}\n`);
       }
     }),
   );

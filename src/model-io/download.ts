@@ -33,6 +33,8 @@ export interface DownloadOptions {
   dispatcher?: Dispatcher;
   /** The proxy that dispatcher goes through (see proxyForUrl), named when it cannot be reached. */
   proxy?: string;
+  /** What a user can do instead, by hand (ends the hints); default: fetch the URL elsewhere and pass the file to --model. */
+  byHand?: string;
   /** Called with each chunk's size, and with the bytes already on disk when resuming. */
   onBytes?: (bytes: number) => void;
   /** Called once the whole file's size is known from the response. */
@@ -247,8 +249,8 @@ function unreachable(url: string, cause: unknown, options: DownloadOptions): Mod
   return new ModelError('E_MODEL', `cannot download ${options.what}: ${new URL(url).host} could not be reached${via} (${describeCause(cause)})`, {
     cause,
     hint: proxy
-      ? 'check the proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY) and the network; or download the file elsewhere and pass its path to --model'
-      : `are you offline? connect (set HTTPS_PROXY behind a proxy, or SSDPIPE_MODEL_MIRROR for a mirror), or fetch ${url} elsewhere and pass the file to --model`,
+      ? `check the proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY) and the network; or ${byHand(url, options)}`
+      : `are you offline? connect (set HTTPS_PROXY behind a proxy, or SSDPIPE_MODEL_MIRROR for a mirror), or ${byHand(url, options)}`,
   });
 }
 
@@ -257,13 +259,17 @@ function httpError(url: string, res: Response, options: DownloadOptions): ModelE
   const status = `${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
   const hint =
     res.status === 404 || res.status === 410
-      ? 'the file is not at that address (moved by its publisher, or missing from SSDPIPE_MODEL_MIRROR); fetch it by hand and pass its path to --model'
+      ? `the file is not at that address (moved by its publisher, or missing from SSDPIPE_MODEL_MIRROR); ${byHand(url, options)}`
       : res.status === 407
         ? 'the proxy wants credentials: put them in HTTPS_PROXY (http://user:password@host:port)'
         : res.status >= 500
           ? 'the server failed; try again later, or use a mirror (SSDPIPE_MODEL_MIRROR)'
-          : 'fetch the file by hand and pass its path to --model';
+          : byHand(url, options);
   return new ModelError('E_MODEL', `cannot download ${options.what}: the server answered ${status} for ${url}`, { hint });
+}
+
+function byHand(url: string, options: DownloadOptions): string {
+  return options.byHand ?? `fetch ${url} elsewhere and pass the file to --model`;
 }
 
 /** The innermost useful reason of a fetch failure (undici wraps it as `fetch failed`). */

@@ -27,6 +27,8 @@ export interface KnownFile {
 
 /** What a catalog model is, for `models list` (read from the model files by hand, not at run time). */
 export interface CatalogModelFacts {
+  /** Who publishes it, in a few words. */
+  readonly publisher: string;
   /** Input width x height in pixels. */
   readonly input: { readonly width: number; readonly height: number };
   /** Object classes it reports (background not counted). */
@@ -83,6 +85,7 @@ export const MODEL_CATALOG: readonly CatalogEntry[] = [
     entry: { file: 'detect.tflite', size: 4_183_312, sha256: 'e4b118e5e4531945de2e659742c7c590f7536f8d0ed26d135abcfe83b4779d13' },
     // Not known; its first line is '???' (background), dropped when extracted (see pull-model.ts).
     labels: { file: 'labelmap.txt' },
+    publisher: 'TensorFlow Lite (TFLite zip)',
     ...COCO_SSD_300,
   },
   {
@@ -91,6 +94,7 @@ export const MODEL_CATALOG: readonly CatalogEntry[] = [
     description: 'COCO SSDLite MobileNet V2, TF.js graph model (@tensorflow-models/coco-ssd "lite_mobilenet_v2", its default)',
     baseUrl: `${TFJS_MODELS_BASE}ssdlite_mobilenet_v2/`,
     entry: { file: 'model.json' }, // size and hash not known
+    publisher: '@tensorflow-models/coco-ssd (TF.js)',
     ...COCO_SSD_300,
   },
   {
@@ -99,6 +103,7 @@ export const MODEL_CATALOG: readonly CatalogEntry[] = [
     description: 'COCO SSD MobileNet V1, TF.js graph model (@tensorflow-models/coco-ssd "mobilenet_v1")',
     baseUrl: `${TFJS_MODELS_BASE}ssd_mobilenet_v1/`,
     entry: { file: 'model.json' }, // size and hash not known
+    publisher: '@tensorflow-models/coco-ssd (TF.js)',
     ...COCO_SSD_300,
   },
   {
@@ -107,6 +112,7 @@ export const MODEL_CATALOG: readonly CatalogEntry[] = [
     description: 'COCO SSD MobileNet V2, TF.js graph model (@tensorflow-models/coco-ssd "mobilenet_v2")',
     baseUrl: `${TFJS_MODELS_BASE}ssd_mobilenet_v2/`,
     entry: { file: 'model.json' }, // size and hash not known
+    publisher: '@tensorflow-models/coco-ssd (TF.js)',
     ...COCO_SSD_300,
   },
 ];

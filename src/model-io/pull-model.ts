@@ -220,6 +220,9 @@ async function download(s: Session, url: string, dest: string, known: ExpectedBy
     expected: { size: known.size, sha256: known.sha256 },
     dispatcher: s.client,
     proxy: s.proxy,
+    byHand: s.entry.format === 'tflite-zip'
+      ? `fetch ${catalogFileUrl(s.entry, s.entry.archive.file)} elsewhere, unzip it, and pass its ${s.entry.entry.file} to --model (and ${s.entry.labels.file}, without its first '???' line, to --labels)`
+      : `fetch ${catalogFileUrl(s.entry, s.entry.entry.file)} and the shards it lists elsewhere`,
     onBytes: (n) => s.bar?.add(n),
     signal: s.signal,
   });

@@ -39,7 +39,7 @@ function tfjsModel(): Record<string, Uint8Array> {
 }
 
 const TFJS_ENTRY: TfjsGraphCatalogEntry = {
-  name: 'test-tfjs', format: 'tfjs-graph', description: 'test', baseUrl: 'http://unused.invalid/',
+  name: 'test-tfjs', format: 'tfjs-graph', description: 'test', publisher: 'test', baseUrl: 'http://unused.invalid/',
   entry: { file: 'model.json' }, input: { width: 300, height: 300 }, classes: 90, anchors: 1917,
 };
 
@@ -163,7 +163,7 @@ describe('model-io/pull-model', function () {
     const tflite = bytes(5000);
     const labelmap = '???\nperson\nbicycle\n';
     const entry: TfliteZipCatalogEntry = {
-      name: 'test-tflite', format: 'tflite-zip', description: 'test', baseUrl: 'http://unused.invalid/',
+      name: 'test-tflite', format: 'tflite-zip', description: 'test', publisher: 'test', baseUrl: 'http://unused.invalid/',
       archive: { file: 'model.zip' },
       entry: { file: 'detect.tflite', size: tflite.byteLength, sha256: sha256(tflite) },
       labels: { file: 'labelmap.txt' },
