@@ -223,6 +223,12 @@ describe('ssdpipe CLI (end to end)', function () {
         expect(Date.now() - t0, args.join(' ')).to.be.below(3000);
       }
     });
+    it('a full disk (/dev/full) names the real cause: 6', async () => {
+      for (const flag of ['--jsonl', '--video']) {
+        const r = await cli(['detect', faces, '-q', flag, '/dev/full']);
+        expectOneLineError(r, 6, new RegExp(`^ssdpipe: error: writing ${flag} /dev/full failed: no space left on device \\(ENOSPC\\)`));
+      }
+    });
     it('outputs follow their extension or are refused: 2', async () => {
       expectOneLineError(await cli(['detect', faces, '--stats', path.join(media.dir, 'stats.txt')]), 2, /--stats: expected a \.json file/);
       expectOneLineError(await cli(['detect', faces, '--video', path.join(media.dir, 'out.avi')]), 2, /--video: expected a \.mp4, \.m4v or \.mov file/);

@@ -66,8 +66,7 @@ const PSEUDO_FS: ReadonlyMap<number, string> = new Map([
 export function checkOutputPath(kind: OutputKind, file: string, options: CheckOutputOptions = {}): OutputTarget {
   const flag = OUTPUT_FLAGS[kind];
   if (typeof file !== 'string' || file === '') throw new OptionError(flag, 'a file path', file, `give ${flag} a file name`);
-  const format = formatOf(kind, file, options.stillImage);
-  if (file === '-') return { kind, shownPath: file, path: '-', format, toStdout: true, inPlace: false, missingDirs: [] };
+  if (file === '-') return { kind, shownPath: file, path: '-', format: formatOf(kind, file, options.stillImage, false), toStdout: true, inPlace: false, missingDirs: [] };
 
   const target = path.resolve(file);
   const fail = (reason: string, cause?: unknown): never => {
@@ -77,8 +76,9 @@ export function checkOutputPath(kind: OutputKind, file: string, options: CheckOu
     });
   };
   const existing = statOrNull(target, fail);
+  const inPlace = existing !== null && !existing.isFile() && !existing.isDirectory();
+  const format = formatOf(kind, file, options.stillImage, inPlace);
   if (existing?.isDirectory()) fail('it is a directory');
-  const inPlace = existing !== null && !existing.isFile();
   if (existing) {
     checkWritable(target, fail);
     if (!inPlace) checkFileSystem(path.dirname(target), fail);
@@ -123,14 +123,17 @@ export async function createOutputDirs(target: OutputTarget): Promise<void> {
   }
 }
 
-/** The format an output's name asks for, or an OptionError saying which names fit. */
-function formatOf(kind: OutputKind, file: string, stillImage: boolean | undefined): OutputFormat {
+/**
+ * The format an output's name asks for, or an OptionError saying which names fit. A device or
+ * FIFO (/dev/null, /dev/full, a named pipe) needs no extension: it gets JSON or MP4.
+ */
+function formatOf(kind: OutputKind, file: string, stillImage: boolean | undefined, device: boolean): OutputFormat {
   const flag = OUTPUT_FLAGS[kind];
   if (kind === 'jsonl') return 'jsonl';
   if (file === '-') throw new OptionError(flag, 'a file path (only --jsonl writes to stdout)', file, `give ${flag} a file name`);
   const ext = path.extname(file).toLowerCase();
   if (kind === 'stats') {
-    if (ext === '.json') return 'json';
+    if (ext === '.json' || device) return 'json';
     throw new OptionError(flag, 'a .json file', file, 'the run summary is written as JSON: name the file <name>.json');
   }
   const video = VIDEO_FORMATS[ext];
@@ -140,6 +143,7 @@ function formatOf(kind: OutputKind, file: string, stillImage: boolean | undefine
     throw new OptionError(flag, 'a .mp4, .m4v or .mov file for a video input', file, 'a .jpg or .png output holds one annotated picture: use it with a still image input');
   }
   if (image) return image;
+  if (device) return 'mp4';
   throw new OptionError(flag, 'a .mp4, .m4v or .mov file (or .jpg, .jpeg, .png for a still image input)', file, 'the output format follows the file extension');
 }
 

@@ -98,7 +98,7 @@ export async function openAnnotatedVideo(options: AnnotatedVideoOptions): Promis
   if (options.signal?.aborted) throw new AbortedError();
   const ffmpegPath = resolveFfmpegTool('ffmpeg', options.ffmpegPath).path; // throws E_FFMPEG_NOT_FOUND before any file is made
   const files = await prepareOutput(output);
-  const encoder = startEncoder(ffmpegPath, encoderArgs(settings, files.partial));
+  const encoder = startEncoder(ffmpegPath, encoderArgs(settings, files), settings);
   return videoSink(settings, files, encoder, options.signal);
 }
 
@@ -122,7 +122,8 @@ function resolveVideoOptions(options: AnnotatedVideoOptions, format: OutputForma
  * padded to even size, x264 yuv420p in MP4/MOV; or one picture, JPEG (full-range 4:4:4, so thin
  * coloured boxes stay sharp) or PNG (RGB).
  */
-function encoderArgs(s: VideoSettings, partial: string): string[] {
+function encoderArgs(s: VideoSettings, files: OutputFiles): string[] {
+  const { partial } = files;
   const input = [
     '-hide_banner', '-nostats', '-loglevel', 'error',
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0', '-an',
@@ -135,7 +136,8 @@ function encoderArgs(s: VideoSettings, partial: string): string[] {
     ...input,
     ...(outW !== s.width || outH !== s.height ? ['-vf', `pad=${outW}:${outH}:0:0:black`] : []),
     '-c:v', 'libx264', '-preset', s.preset, '-crf', String(s.crf), '-pix_fmt', 'yuv420p',
-    '-movflags', '+faststart', '-f', s.format === 'mov' ? 'mov' : 'mp4', '-y', partial,
+    // A device or FIFO cannot be rewound to move the index to the front: fragmented MP4 instead.
+    '-movflags', files.inPlace ? 'frag_keyframe+empty_moov' : '+faststart', '-f', s.format === 'mov' ? 'mov' : 'mp4', '-y', partial,
   ];
 }
 
@@ -298,7 +300,30 @@ interface Encoder {
   stop(): void;
 }
 
-function startEncoder(ffmpegPath: string, args: readonly string[]): Encoder {
+/** How ffmpeg's stderr names a failed write (its strerror text), and the errno it means. */
+const WRITE_ERRORS: readonly (readonly [RegExp, string])[] = [
+  [/No space left on device/i, 'ENOSPC'],
+  [/Disk quota exceeded/i, 'EDQUOT'],
+  [/File too large/i, 'EFBIG'],
+  [/Read-only file system/i, 'EROFS'],
+  [/Input\/output error/i, 'EIO'],
+];
+
+/**
+ * An encoder that failed because its output could not be written (a full disk ...) is an
+ * OutputError naming the cause; any other failure stays what it is.
+ */
+function encoderFailure(err: SsdpipeError, shownPath: string): SsdpipeError {
+  if (!(err instanceof FfmpegError)) return err;
+  const code = WRITE_ERRORS.find(([re]) => re.test(err.stderrTail))?.[1];
+  if (!code) return err;
+  return new OutputError(`writing --video ${shownPath} failed: ${errnoText({ code })}`, {
+    cause: err,
+    hint: 'free some space or write elsewhere; an existing file at that path is kept as it was',
+  });
+}
+
+function startEncoder(ffmpegPath: string, args: readonly string[], settings: VideoSettings): Encoder {
   const proc = spawnFfmpeg(args, { ffmpegPath, stdin: 'pipe', during: 'encoding' });
   proc.stdout.resume(); // the video goes to a file; nothing useful arrives here
   const stdin = proc.stdin!; // spawned with stdin 'pipe'
@@ -312,10 +337,12 @@ function startEncoder(ffmpegPath: string, args: readonly string[]): Encoder {
     .then(
       () => {
         if (stopped) failure = new FfmpegError('ffmpeg (encoding video) did not finish in time after the abort and was stopped', proc.stderrTail());
-        else if (!stdin.writableEnded) failure = new FfmpegError('ffmpeg (encoding video) exited before its input ended', proc.stderrTail());
+        // A picture's encoder stops by itself after its one frame.
+        else if (!stdin.writableEnded && !isPicture(settings.format)) failure = new FfmpegError('ffmpeg (encoding video) exited before its input ended', proc.stderrTail());
       },
       (err: unknown) => {
-        failure = err instanceof SsdpipeError ? err : new FfmpegError('ffmpeg (encoding video) failed', proc.stderrTail(), { cause: err });
+        const e = err instanceof SsdpipeError ? err : new FfmpegError('ffmpeg (encoding video) failed', proc.stderrTail(), { cause: err });
+        failure = encoderFailure(e, settings.shownPath);
       },
     )
     .then(() => {

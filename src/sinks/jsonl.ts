@@ -1,8 +1,8 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { FrameDetections } from '../detection.js';
 import type { TrackRecord } from '../tracking/track-record.js';
 import { OutputError } from '../errors.js';
+import { LineFile } from '../files/line-file.js';
 import { checkOutputPath, createOutputDirs, errnoText } from '../files/output-paths.js';
 import type { Sink } from './sink.js';
 
@@ -114,45 +114,35 @@ export interface JsonlSinkOptions {
 }
 
 /**
- * Opens a JSONL sink. Each frame is one `write` of a complete line, so a stopped run leaves only
- * whole lines, one per processed frame. A reader that closes stdout (EPIPE, e.g. `| head`) ends
- * the sink quietly: later writes are dropped and `closed` tells the pipeline to stop.
+ * Opens a JSONL sink. Each record is one write of a complete line, so whatever way a run ends
+ * (a stop, a crash, SIGKILL) the file holds only whole lines, one per processed frame; a disk
+ * that fills up fails the write with "no space left on device" and the partly written line is
+ * cut back (see LineFile). A reader that closes stdout (EPIPE, e.g. `| head`) ends the sink
+ * quietly: later writes are dropped and `closed` tells the pipeline to stop.
  */
 export async function openJsonlSink(options: JsonlSinkOptions): Promise<Sink & { readonly closed: boolean }> {
-  const toStdout = options.target === '-';
-  let stream: Writable;
-  if (toStdout) {
-    stream = options.stdout ?? process.stdout;
-  } else {
-    const target = checkOutputPath('jsonl', options.target);
-    await createOutputDirs(target);
-    try {
-      stream = await openFile(target.path);
-    } catch (cause) {
-      throw new OutputError(`cannot write --jsonl ${options.target}: ${errnoText(cause)}`, {
-        cause,
-        hint: 'choose a path in a folder you can write to',
-      });
-    }
-  }
-  let closed = false;
-  let failure: Error | null = null;
+  const lines = options.target === '-' ? stdoutLines(options.stdout ?? process.stdout) : await fileLines(options.target);
+  const failed = (cause: unknown): OutputError =>
+    new OutputError(`writing --jsonl ${options.target} failed: ${errnoText(cause)}`, {
+      cause,
+      hint: 'free some space or write elsewhere; the lines written before hold complete records',
+    });
   // A track's box is written in pixels of its source's frames: the last frame size seen per source.
   const frameSize = new Map<string, { width: number; height: number }>();
+  let reported = false;
   const writeLine = async (record: object): Promise<void> => {
-    if (failure) throw new OutputError(`writing JSONL to ${options.target} failed: ${(failure as Error).message}`, { cause: failure });
-    if (closed) return;
-    if (!stream.write(JSON.stringify(record) + '\n')) await waitDrain(stream, () => closed || failure !== null);
+    try {
+      await lines.write(JSON.stringify(record) + '\n');
+    } catch (cause) {
+      reported = true;
+      throw failed(cause);
+    }
   };
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') closed = true;
-    else failure = err;
-  });
 
   return {
     name: `jsonl ${options.target}`,
     get closed() {
-      return closed;
+      return lines.closed;
     },
     async write(item) {
       frameSize.set(item.frame.source, { width: item.frame.width, height: item.frame.height });
@@ -163,27 +153,68 @@ export async function openJsonlSink(options: JsonlSinkOptions): Promise<Sink & {
       if (size) await writeLine(toTrackRecord(event, size.width, size.height));
     },
     async close() {
-      if (toStdout) return;
-      if (closed) return;
-      closed = true;
-      await new Promise<void>((resolve, reject) => {
-        (stream as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve()));
-      }).catch((cause) => {
-        throw new OutputError(`closing JSONL ${options.target} failed: ${(cause as Error).message}`, { cause });
-      });
+      await lines.close();
+      // A failure no write has reported yet (stdout's errors arrive after the write returned).
+      if (lines.failure && !reported) {
+        reported = true;
+        throw failed(lines.failure);
+      }
     },
   };
 }
 
-function openFile(file: string): Promise<WriteStream> {
-  return new Promise((resolve, reject) => {
-    const s = createWriteStream(file, { flags: 'w' });
-    s.once('open', () => {
-      s.off('error', reject);
-      resolve(s);
+/** Where the sink's lines go: a file or stdout. */
+interface LineTarget {
+  /** Rejects with the system error (ENOSPC ...) once writing failed; resolves without writing once `closed`. */
+  write(line: string): Promise<void>;
+  /** The reader went away (EPIPE): lines are dropped from now on. */
+  readonly closed: boolean;
+  readonly failure: Error | null;
+  close(): Promise<void>;
+}
+
+/** A checked, opened file (folders created); unwritable places throw OutputError. */
+async function fileLines(shownPath: string): Promise<LineTarget> {
+  const target = checkOutputPath('jsonl', shownPath);
+  await createOutputDirs(target);
+  let file: LineFile;
+  try {
+    file = await LineFile.open(target.path);
+  } catch (cause) {
+    throw new OutputError(`cannot write --jsonl ${shownPath}: ${errnoText(cause)}`, {
+      cause,
+      hint: 'choose a path in a folder you can write to',
     });
-    s.once('error', reject);
+  }
+  return { write: (line) => file.write(line), closed: false, get failure() { return file.failure; }, close: () => file.close() };
+}
+
+/**
+ * Lines to stdout, which the sink does not own (it is never ended). Each line is one write; a
+ * full pipe makes the next write wait for 'drain'.
+ */
+function stdoutLines(stream: Writable): LineTarget {
+  let closed = false;
+  let failure: Error | null = null;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') closed = true;
+    else failure ??= err;
   });
+  return {
+    get closed() {
+      return closed;
+    },
+    get failure() {
+      return failure;
+    },
+    async write(line) {
+      if (failure) throw failure;
+      if (closed) return;
+      if (!stream.write(line)) await waitDrain(stream, () => closed || failure !== null);
+      if (failure) throw failure;
+    },
+    async close() {},
+  };
 }
 
 function waitDrain(stream: Writable, stop: () => boolean): Promise<void> {

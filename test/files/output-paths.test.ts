@@ -106,9 +106,11 @@ describe('output-paths', () => {
     }
   });
 
-  it('a device is written in place (no temporary file next to it)', () => {
+  it('a device or FIFO is written in place (no temporary file next to it)', () => {
     expect(checkOutputPath('jsonl', '/dev/full')).to.deep.include({ path: '/dev/full', inPlace: true, missingDirs: [] });
-    expect(thrown(() => checkOutputPath('video', '/dev/null')), 'the extension is checked first').to.be.instanceOf(OptionError);
+    // A device needs no extension: the video is a fragmented MP4 (no rewinding), the stats JSON.
+    expect(checkOutputPath('video', '/dev/null')).to.deep.include({ format: 'mp4', inPlace: true });
+    expect(checkOutputPath('stats', '/dev/null')).to.deep.include({ format: 'json', inPlace: true });
   });
 
   it('errnoText: a short reason with the code', () => {
