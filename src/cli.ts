@@ -7,7 +7,8 @@ import { AbortedError, exitCodeFor, exitCodeForSignal, formatCauseChain, toSsdpi
 import { checkOutputPath } from './files/output-paths.js';
 import type { RunOptions } from './pipeline/options.js';
 import type { SourceInput } from './pipeline/sources.js';
-import { formatSummary } from './pipeline/stats.js';
+import { formatSummary, type RunSummary } from './pipeline/stats.js';
+import { sourceWarnings, type SourceReport } from './sources/source-report.js';
 
 // Command wiring only: every command calls the programmatic API, and this is the only place that
 // prints errors and chooses exit codes (the mapping is exitCodeFor in errors.ts; README, Exit codes).
@@ -84,12 +85,23 @@ function checkOutputs(options: Pick<RunOptions, 'jsonl' | 'video' | 'stats'>): v
   }
 }
 
+/**
+ * Warning lines about the inputs (truncated, damaged), from the file sources' reports that run()
+ * puts in the summary as `inputs` (also written by --stats).
+ */
+function inputWarnings(summary: RunSummary): string[] {
+  const reports = (summary as RunSummary & { inputs?: readonly SourceReport[] }).inputs ?? [];
+  return reports.flatMap(sourceWarnings);
+}
+
 /** Runs detection with outputs, printing progress and the summary on stderr. */
 async function executeRun(inputs: SourceInput[], options: RunOptions, quiet: boolean): Promise<void> {
   checkOutputs(options);
   const { run } = await import('./pipeline/run.js');
   const { signal, interrupted } = interruptible();
   const summary = await run(inputs, { ...options, signal, progress: quiet ? undefined : process.stderr });
+  // Even with --quiet: a truncated or damaged input completes (exit 0) and this is how it is told.
+  for (const warning of inputWarnings(summary)) process.stderr.write(`ssdpipe: warning: ${warning}\n`);
   if (!quiet) process.stderr.write(formatSummary(summary) + '\n');
   if (interrupted()) process.exit(exitCodeForSignal(stoppedBy!));
 }

@@ -34,6 +34,8 @@ export interface SpawnFfmpegOptions {
   graceMs?: number;
   /** What the process does; its FfmpegError carries it (a failure while decoding exits 4). */
   during?: FfmpegStage;
+  /** Called with each line ffmpeg writes to stderr (without the line end), e.g. to count decoding errors. */
+  onStderrLine?: (line: string) => void;
 }
 
 /** A running ffmpeg we own. */
@@ -114,7 +116,7 @@ function spawnOwned(tool: FfmpegTool, binary: string, args: readonly string[], o
   child.stdin?.on('error', () => {});
   // stdout and stderr are always pipes here (stdio above), so these are never null.
   const stdout = child.stdout!;
-  const tail = stderrTail(child.stderr!);
+  const tail = stderrTail(child.stderr!, options.onStderrLine);
   const exit = watchExit(child);
 
   let aborted = false;
@@ -139,14 +141,25 @@ function spawnOwned(tool: FfmpegTool, binary: string, args: readonly string[], o
   return { pid: child.pid, stdout, stdin: child.stdin, done, stop, stderrTail: tail.text };
 }
 
-/** Keeps the last STDERR_TAIL_CHARS of a process's stderr. */
-function stderrTail(stderr: Readable): { text: () => string; closed: Promise<void> } {
+/** Keeps the last STDERR_TAIL_CHARS of a process's stderr, and hands each whole line to `onLine`. */
+function stderrTail(stderr: Readable, onLine?: (line: string) => void): { text: () => string; closed: Promise<void> } {
   let tail = '';
+  let partial = '';
   stderr.setEncoding('utf8');
   stderr.on('data', (s: string) => {
     tail = (tail + s).slice(-STDERR_TAIL_CHARS);
+    if (!onLine) return;
+    const lines = (partial + s).split(/\r?\n|\r/);
+    partial = lines.pop()!.slice(-STDERR_TAIL_CHARS); // a "line" that never ends is not a message
+    for (const line of lines) if (line) onLine(line);
   });
-  return { text: () => tail, closed: new Promise<void>((resolve) => stderr.once('close', () => resolve())) };
+  const closed = new Promise<void>((resolve) =>
+    stderr.once('close', () => {
+      if (partial && onLine) onLine(partial);
+      resolve();
+    }),
+  );
+  return { text: () => tail, closed };
 }
 
 /** How the child ended (a spawn error counts as an exit), and a way to wait for it with a limit. */

@@ -8,6 +8,7 @@ import { ffmpegVersion, spawnFfmpeg, type FfmpegProcess } from '../ffmpeg/ffmpeg
 import type { FlowControl } from './flow-control.js';
 import { readRawFrames } from './frame-reader.js';
 import { checkInputFile, probeInput, type MediaInfo } from './probe.js';
+import type { SourceReport } from './source-report.js';
 
 /** Options for fileSource. */
 export interface FileSourceOptions {
@@ -26,7 +27,14 @@ export interface FileSourceOptions {
   ffprobePath?: string;
   /** Skip probing and trust this (e.g. probed earlier for a plan). */
   info?: MediaInfo;
+  /**
+   * Called once when the input has been read to its end, just before the Observable completes:
+   * frames declared and decoded, whether the file was cut short, how much damage ffmpeg skipped.
+   * Not called after an error, an abort or an unsubscribe.
+   */
+  onReport?: (report: SourceReport) => void;
 }
+
 
 /**
  * Decodes a local video or image file to RGB24 frames. Each subscription probes the file
@@ -74,10 +82,13 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
       const syncArgs = passthroughSyncArgs(await ffmpegVersion(ffmpegPath));
       if (closed) return;
       const { width, height, fps } = info;
-      const p = spawnFfmpeg(decodeRgbArgs({ input: fileInputUrl(input), width, height, syncArgs }), {
+      const url = fileInputUrl(input);
+      const damage = new DamageCounter();
+      const p = spawnFfmpeg(decodeRgbArgs({ input: url, width, height, syncArgs }), {
         ffmpegPath,
         stdin: 'pipe', // kept open so stop() can send 'q'
         during: 'decoding',
+        onStderrLine: (line) => damage.add(line),
       });
       proc = p;
       let seq = 0;
@@ -94,6 +105,7 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
       const complete = (): void => {
         if (reader.decoded === 0) return fail(noFrames(input));
         cleanup();
+        options.onReport?.(damage.report(source, info.frameCount, reader.decoded));
         subscriber.complete();
       };
       const reader = readRawFrames(p.stdout, { width, height, framePool: options.framePool, flow }, emit, complete);
@@ -111,6 +123,43 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
     };
   });
 }
+
+/**
+ * Sorts ffmpeg's error lines while decoding (loglevel error: each line is a problem). The
+ * demuxer's 'partial file' means the file ends early; the packet the cut went through then fails
+ * to decode (or gives a half-drawn frame) and, decoding being threaded, its errors come just
+ * before or after that line: the errors after it, and up to CUT_PACKET_ERRORS lines just before
+ * it, belong to the cut. Any other error is damage the decoder skipped or concealed.
+ */
+class DamageCounter {
+  private cut = false;
+  private readonly errors: string[] = [];
+
+  add(line: string): void {
+    if (this.cut) return;
+    if (/partial file/.test(line)) {
+      this.cut = true;
+      this.errors.splice(Math.max(0, this.errors.length - CUT_PACKET_ERRORS));
+      return;
+    }
+    this.errors.push(line.replace(/^\[[\w,]+ @ 0x[0-9a-f]+\] /, '').trim());
+  }
+
+  report(source: string, declared: number | null, decoded: number): SourceReport {
+    const missing = declared === null ? 0 : declared - decoded;
+    return {
+      source,
+      declared_frames: declared,
+      decoded_frames: decoded,
+      truncated: this.cut || missing > Math.max(1, (declared ?? 0) / 100),
+      decode_errors: this.errors.length,
+      first_error: this.errors[0] ?? null,
+    };
+  }
+}
+
+/** How many error lines the one packet a cut goes through may print before 'partial file' (h264: 2). */
+const CUT_PACKET_ERRORS = 3;
 
 /** The input has a video stream but ffmpeg decoded no picture from it. */
 function noFrames(input: string, cause?: FfmpegError): InputError {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { FfmpegError, InputError, lastLine } from '../errors.js';
 import { fileInputUrl, probeArgs } from './ffmpeg-args.js';
 import { runFfprobe } from '../ffmpeg/ffmpeg-process.js';
@@ -40,6 +40,12 @@ export async function probeInput(input: string, options: ProbeOptions = {}): Pro
   } catch (err) {
     // A failed spawn has no stderr: that is ffprobe's problem, not the input's.
     if (err instanceof FfmpegError && err.stderrTail) {
+      if (/moov atom not found/.test(err.stderrTail) && (await startsLikeMp4(input))) {
+        throw new InputError('E_INPUT_UNREADABLE', `input unreadable: ${input}: the MP4 has no index (moov atom not found): it is truncated or was never finished`, {
+          cause: err,
+          hint: 'a recording cut off before it was closed keeps its index nowhere; re-copy the file, or rebuild the index with a tool such as untrunc',
+        });
+      }
       const reason = lastLine(err.stderrTail).replace(`${url}: `, '');
       throw new InputError('E_INPUT_UNREADABLE', `input unreadable: ${input}: ${reason}`, {
         cause: err,
@@ -51,11 +57,27 @@ export async function probeInput(input: string, options: ProbeOptions = {}): Pro
   return mediaInfoFromProbe(input, JSON.parse(json) as ProbeJson);
 }
 
+/** The file starts with an ISO BMFF box ('ftyp', 'moov', 'mdat', 'free', 'wide' at byte 4), as MP4 and MOV do. */
+async function startsLikeMp4(file: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => null);
+  if (!handle) return false;
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(head, 0, 8, 0);
+    return bytesRead === 8 && /^(ftyp|moov|mdat|free|wide|skip)$/.test(head.toString('latin1', 4, 8));
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Fails with InputError unless `input` is a readable regular file. */
 export async function checkInputFile(input: string): Promise<void> {
   let isDir: boolean;
+  let empty: boolean;
   try {
-    isDir = (await stat(input)).isDirectory();
+    const st = await stat(input);
+    isDir = st.isDirectory();
+    empty = st.isFile() && st.size === 0;
     await access(input, constants.R_OK);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
@@ -73,6 +95,11 @@ export async function checkInputFile(input: string): Promise<void> {
   if (isDir) {
     throw new InputError('E_INPUT_UNREADABLE', `input unreadable: ${input} is a directory`, {
       hint: 'give a video or image file',
+    });
+  }
+  if (empty) {
+    throw new InputError('E_INPUT_UNREADABLE', `input unreadable: ${input} is empty (0 bytes)`, {
+      hint: 'the file holds no data: it may still be being copied or written',
     });
   }
 }

@@ -59,10 +59,10 @@ describe('probeInput', () => {
     expect(err.message).to.equal(`input unreadable: ${file}: Invalid data found when processing input`);
   });
 
-  it('a truncated mp4 without its index is E_INPUT_UNREADABLE', async () => {
+  it('a truncated mp4 without its index is E_INPUT_UNREADABLE saying the index is missing', async () => {
     const err = await rejection(probeInput(await media.truncatedMp4()));
     expect(err.code).to.equal('E_INPUT_UNREADABLE');
-    expect(err.message).to.match(/Invalid data found/);
+    expect(err.message).to.match(/: the MP4 has no index \(moov atom not found\): it is truncated or was never finished$/);
   });
 
   it('an audio-only file is E_INPUT_UNREADABLE naming what it found', async () => {
