@@ -200,6 +200,32 @@ describe('ssdpipe CLI (end to end)', function () {
     expect(r.stderr).to.equal(`ssdpipe: warning: cut.mp4 is truncated: ${decodable} of the 75 frames its container declares were decoded; the file ends early (cut off or not finished writing)\n`);
   });
 
+  it('a variable-rate phone clip with rotation metadata: container pts_ms, upright frames, an upright annotated MP4', async () => {
+    const vfr = path.join(media.dir, 'phone-vfr.mp4');
+    const phone = path.join(media.dir, 'phone.mp4');
+    const ff = (args: string[]): Promise<unknown> => exec(FFMPEG_BIN, ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+    await ff(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-vf', "select='lt(n,10)+not(mod(n,5))'", '-vsync', 'vfr', '-frames:v', '20', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', vfr]);
+    await ff(['-i', vfr, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', phone]);
+    const probeCsv = async (args: string[], file: string): Promise<string> => (await exec(FFPROBE_BIN, ['-v', 'error', '-select_streams', 'v:0', ...args, '-of', 'csv=p=0', file])).stdout;
+    const times = (await probeCsv(['-show_entries', 'frame=best_effort_timestamp_time'], phone)).split('\n').map((t) => t.replace(/,$/, '').trim()).filter(Boolean).map((t) => Math.round(Number(t) * 1e6) / 1e3);
+    const out = path.join(media.dir, 'phone-annotated.mp4');
+    const r = await cli(['detect', phone, '-q', '--jsonl', '-', '--video', out, '--no-track']);
+    expect(r.code, r.stderr).to.equal(0);
+    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(frames.map((f) => f.pts_ms)).to.deep.equal(times);
+    expect(times.slice(9, 12)).to.deep.equal([360, 400, 600]); // the gaps are there
+    for (const f of frames) expect(f).to.include({ width: 120, height: 160 });
+    // The annotated video is upright as stored: 120x160, no rotation left for a player to apply.
+    expect((await probeCsv(['-show_entries', 'stream=width,height:stream_tags=rotate:stream_side_data=rotation'], out)).trim()).to.equal('120,160');
+    const upright = async (file: string): Promise<Buffer> =>
+      (await exec(FFMPEG_BIN, ['-v', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], { encoding: 'buffer' })).stdout;
+    const [a, b] = [await upright(phone), await upright(out)];
+    expect(a.length).to.equal(120 * 160);
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
+    expect(diff / a.length, 'the annotated frame matches the upright input frame').to.be.below(6);
+  });
+
   describe('bad input: one-line error, the documented exit code (README, Exit codes), nothing on stdout', () => {
     it('missing file: 3', async () => {
       expectOneLineError(await cli(['detect', path.join(media.dir, 'nope.mp4'), '--jsonl', '-']), 3, /input not found: .*nope\.mp4/);

@@ -36,6 +36,8 @@ export interface SpawnFfmpegOptions {
   during?: FfmpegStage;
   /** Called with each line ffmpeg writes to stderr (without the line end), e.g. to count decoding errors. */
   onStderrLine?: (line: string) => void;
+  /** Extra output pipes on fds 3, 4 ... (ffmpeg writes to them as `pipe:3` ...); see `pipes`. */
+  extraPipes?: number;
 }
 
 /** A running ffmpeg we own. */
@@ -46,6 +48,8 @@ export interface FfmpegProcess {
   readonly stdout: Readable;
   /** ffmpeg's stdin, or null when spawned with stdin 'ignore'. */
   readonly stdin: Writable | null;
+  /** The extra output pipes (fd 3, 4 ...) asked for with `extraPipes`; read them, or ffmpeg blocks. */
+  readonly pipes: readonly Readable[];
   /**
    * Settles once the process has exited and its stderr is drained. Resolves on exit code 0 or
    * after stop(); rejects with FfmpegError on a non-zero exit, a signal we did not send, or a
@@ -109,9 +113,10 @@ function spawnOwned(tool: FfmpegTool, binary: string, args: readonly string[], o
   const { signal } = options;
   if (signal?.aborted) throw new AbortedError(`${tool} was not started: the run was aborted`);
   const child = spawn(binary, [...args], {
-    stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe', ...Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const)],
     windowsHide: true,
   });
+  const pipes = child.stdio.slice(3) as Readable[];
   // Writing 'q' races with ffmpeg exiting on its own; EPIPE on stdin is then expected and harmless.
   child.stdin?.on('error', () => {});
   // stdout and stderr are always pipes here (stdio above), so these are never null.
@@ -138,7 +143,7 @@ function spawnOwned(tool: FfmpegTool, binary: string, args: readonly string[], o
   done.catch(() => {});
   const stop = (): Promise<void> => stopper.stop(done);
 
-  return { pid: child.pid, stdout, stdin: child.stdin, done, stop, stderrTail: tail.text };
+  return { pid: child.pid, stdout, stdin: child.stdin, pipes, done, stop, stderrTail: tail.text };
 }
 
 /** Keeps the last STDERR_TAIL_CHARS of a process's stderr, and hands each whole line to `onLine`. */
@@ -226,9 +231,12 @@ function gracefulStop(child: ChildProcess, exit: ExitWatch, graceMs: number): { 
         if (exit.hasExited()) return void (await done.catch(() => {}));
         // A paused reader keeps ffmpeg blocked in write(), where it never looks at stdin.
         const stdout = child.stdout!;
-        stdout.unpipe();
-        stdout.removeAllListeners('data');
-        stdout.resume();
+        for (const out of [stdout, ...(child.stdio.slice(3) as Readable[])]) {
+          if (!out) continue;
+          out.unpipe();
+          out.removeAllListeners('data');
+          out.resume();
+        }
         let graceful = false;
         if (child.stdin && child.stdin.writable) {
           child.stdin.write('q');

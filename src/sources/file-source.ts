@@ -3,10 +3,11 @@ import { Observable } from 'rxjs';
 import type { BufferPool } from '../buffer-pool.js';
 import { AbortedError, FfmpegError, InputError, OptionError, lastLine } from '../errors.js';
 import type { Frame } from '../frame.js';
-import { decodeRgbArgs, fileInputUrl, passthroughSyncArgs } from './ffmpeg-args.js';
+import { decodeRgbArgs, demuxTimeBaseArgs, fileInputUrl, passthroughSyncArgs } from './ffmpeg-args.js';
 import { ffmpegVersion, spawnFfmpeg, type FfmpegProcess } from '../ffmpeg/ffmpeg-process.js';
 import type { FlowControl } from './flow-control.js';
 import { readRawFrames } from './frame-reader.js';
+import { readFrameTimestamps, type TimestampQueue } from './frame-timestamps.js';
 import { checkInputFile, probeInput, type MediaInfo } from './probe.js';
 import type { SourceReport } from './source-report.js';
 
@@ -37,7 +38,10 @@ export interface FileSourceOptions {
 
 
 /**
- * Decodes a local video or image file to RGB24 frames. Each subscription probes the file
+ * Decodes a local video or image file to RGB24 frames, each with its presentation time from the
+ * container (ptsMs, also for variable frame rate; see frameTimestampArgs) and turned upright as
+ * the rotation metadata says (ffmpeg's autorotate; probeInput reports the turned size). Each
+ * subscription probes the file
  * (unless `info` is given) and runs its own ffmpeg; unsubscribing stops that ffmpeg
  * ('q', then SIGTERM, then SIGKILL) and nothing is emitted after teardown.
  * Errors: InputError E_INPUT_NOT_FOUND / E_INPUT_UNREADABLE / E_NO_FRAMES, FfmpegError when
@@ -79,28 +83,31 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
 
     const start = async (): Promise<void> => {
       const info = options.info ? (await checkInputFile(input), options.info) : await probeInput(input, { ffprobePath, signal });
-      const syncArgs = passthroughSyncArgs(await ffmpegVersion(ffmpegPath));
+      const version = await ffmpegVersion(ffmpegPath);
+      const syncArgs = passthroughSyncArgs(version);
       if (closed) return;
       const { width, height, fps } = info;
       const url = fileInputUrl(input);
       const damage = new DamageCounter();
-      const p = spawnFfmpeg(decodeRgbArgs({ input: url, width, height, syncArgs }), {
+      const timestamps = { fd: 3, timeBaseArgs: demuxTimeBaseArgs(version) };
+      const p = spawnFfmpeg(decodeRgbArgs({ input: url, width, height, syncArgs, timestamps }), {
         ffmpegPath,
         stdin: 'pipe', // kept open so stop() can send 'q'
         during: 'decoding',
         onStderrLine: (line) => damage.add(line),
+        extraPipes: 1,
       });
       proc = p;
-      let seq = 0;
-      let last = performance.now();
-      // ptsMs from seq / fps (avg_frame_rate): exact for constant-rate input, approximate for
-      // variable-rate input.
-      const emit = (data: Uint8Array): void => {
-        const frameSeq = seq++;
-        const now = performance.now();
-        const decodeMs = now - last;
-        last = now;
-        subscriber.next({ source, seq: frameSeq, ptsMs: Math.round((frameSeq * 1e6) / fps) / 1e3, width, height, data, decodeMs });
+      const frames = new TimedFrames(fps, (seq, data, ptsMs, decodeMs) => {
+        subscriber.next({ source, seq, ptsMs, width, height, data, decodeMs });
+      });
+      const stamps = readFrameTimestamps(p.pipes[0], () => release());
+      // Frames wait here for their timestamps; the input is done once both streams ended.
+      let readerDone = false;
+      const release = (): void => {
+        if (closed) return;
+        frames.release(stamps);
+        if (readerDone && frames.held === 0 && stamps.ended) complete();
       };
       const complete = (): void => {
         if (reader.decoded === 0) return fail(noFrames(input));
@@ -108,7 +115,13 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
         options.onReport?.(damage.report(source, info.frameCount, reader.decoded));
         subscriber.complete();
       };
-      const reader = readRawFrames(p.stdout, { width, height, framePool: options.framePool, flow }, emit, complete);
+      const reader = readRawFrames(p.stdout, { width, height, framePool: options.framePool, flow }, (data) => {
+        frames.hold(data);
+        release();
+      }, () => {
+        readerDone = true;
+        release();
+      });
       stopReader = () => reader.close();
       p.done.then(
         () => reader.producerDone(),
@@ -151,12 +164,56 @@ class DamageCounter {
       source,
       declared_frames: declared,
       decoded_frames: decoded,
-      truncated: this.cut || missing > Math.max(1, (declared ?? 0) / 100),
+      truncated: this.cut || missing > Math.max(EDIT_LIST_SLACK, (declared ?? 0) / 50),
       decode_errors: this.errors.length,
       first_error: this.errors[0] ?? null,
     };
   }
 }
+
+/**
+ * Decoded frames held until their container timestamp arrives on the timestamp pipe (it comes
+ * right after the frame: ffmpeg writes the frame, then its framecrc line). Should the pipe end
+ * without one, the frame is placed 1/fps after the one before.
+ */
+class TimedFrames {
+  private readonly queue: { data: Uint8Array; decodeMs: number }[] = [];
+  private last = performance.now();
+  private lastPtsMs: number | null = null;
+  /** Frames handed out so far (the next one's seq). */
+  emitted = 0;
+
+  constructor(
+    private readonly fps: number,
+    private readonly emit: (seq: number, data: Uint8Array, ptsMs: number, decodeMs: number) => void,
+  ) {}
+
+  get held(): number {
+    return this.queue.length;
+  }
+
+  hold(data: Uint8Array): void {
+    const now = performance.now();
+    this.queue.push({ data, decodeMs: now - this.last });
+    this.last = now;
+  }
+
+  release(stamps: TimestampQueue): void {
+    while (this.queue.length > 0 && (stamps.available > 0 || stamps.ended)) {
+      const { data, decodeMs } = this.queue.shift()!;
+      const ptsMs = stamps.shift() ?? (this.lastPtsMs === null ? 0 : Math.round((this.lastPtsMs + 1000 / this.fps) * 1e3) / 1e3);
+      this.lastPtsMs = ptsMs;
+      this.emit(this.emitted++, data, ptsMs, decodeMs);
+    }
+  }
+}
+
+/**
+ * Frames an MP4 may declare but not show: an edit list can mark the last B-frames' packets as
+ * discarded (x264 with a variable rate writes 30 and shows 28). Fewer frames than declared by
+ * more than this, or 2 %, means the file was cut.
+ */
+const EDIT_LIST_SLACK = 4;
 
 /** How many error lines the one packet a cut goes through may print before 'partial file' (h264: 2). */
 const CUT_PACKET_ERRORS = 3;

@@ -10,7 +10,7 @@ export interface SourceReport {
   readonly decoded_frames: number;
   /**
    * The input ends early: ffmpeg found the file cut short ('partial file'), or it gave fewer
-   * frames than declared (by more than 1 frame or 1 %: edit lists may hide a frame or two).
+   * frames than declared (by more than 4 frames or 2 %: an edit list may hide a few).
    */
   readonly truncated: boolean;
   /** Error messages ffmpeg printed about damaged data it skipped or concealed; decoding went on. */
