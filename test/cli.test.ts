@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -44,6 +44,24 @@ function cli(
   };
   p.child = child;
   return p;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Pids of live ffmpeg processes (not zombies) with one of `args` in an argument (Linux /proc). */
+function ffmpegPidsWithArg(...args: string[]): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
+      if (path.basename(argv[0]) === 'ffmpeg' && argv.some((a) => args.some((x) => a.includes(x))) && state !== 'Z') pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
 }
 
 function expectOneLineError(r: CliResult, code: number, pattern: RegExp): void {
@@ -297,6 +315,27 @@ describe('ssdpipe CLI (end to end)', function () {
       }
       expect((await cli(['detect', missing, '--jsonl', '-'], { env: { SSDPIPE_DEBUG: '0' } })).stderr.trim().split('\n')).to.have.length(1);
     });
+  });
+
+  it('SIGKILL mid-run: no ffmpeg outlives ssdpipe, and every JSONL line is complete JSON', async () => {
+    longClip ??= media.clip({ width: 640, height: 360, fps: 25, frames: 1500, preset: 'ultrafast', name: 'long.mp4' });
+    const long = await longClip;
+    const jsonl = path.join(media.dir, 'killed.jsonl');
+    const video = path.join(media.dir, 'killed.mp4');
+    const run = cli(['detect', long, '-q', '--jsonl', jsonl, '--video', video]);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && (await readFile(jsonl, 'utf8').catch(() => '')).split('\n').length <= 10) await sleep(20);
+    const ffmpegs = (): number[] => ffmpegPidsWithArg(long, video); // the decoder reads one, the encoder writes the other
+    expect(ffmpegs().length, 'the decoder and the encoder run').to.be.at.least(2);
+    run.child.kill('SIGKILL');
+    expect((await run).code).to.equal(null);
+    await sleep(2000);
+    expect(ffmpegs(), 'ffmpeg processes still alive 2 s after ssdpipe was killed').to.deep.equal([]);
+    const text = await readFile(jsonl, 'utf8');
+    expect(text.endsWith('\n')).to.equal(true);
+    const lines = text.slice(0, -1).split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).to.be.at.least(10);
+    lines.forEach((l, i) => expect(l).to.include({ type: 'frame', frame: i }));
   });
 
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
