@@ -1,8 +1,9 @@
 import type { FrameDetections } from './detection.js';
+import type { StatusRecord } from './sources/reconnect-policy.js';
 import type { TrackRecord } from './tracking/track-record.js';
 
-/** A record about the run rather than one frame: a track's start or end (and, later, a source's status). */
-export type PipelineEvent = TrackRecord;
+/** A record about the run rather than one frame: a track's start or end, a live source's state. */
+export type PipelineEvent = TrackRecord | StatusRecord;
 
 /**
  * What flows from detection to the sinks, in order: one FrameDetections per frame, with the

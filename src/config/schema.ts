@@ -178,6 +178,35 @@ export const trackingFields = {
   }),
 };
 
+/** Live inputs (rtsp://, http(s)://, /dev/videoN): connection, reconnection and scheduling. */
+export const liveFields = {
+  rtspTransport: field(z.enum(['tcp', 'udp']).default('tcp'), {
+    flag: '--rtsp-transport <transport>',
+    description: 'RTSP transport',
+    expected: 'tcp or udp',
+  }),
+  stallTimeout: field(z.number().gt(0).default(10), {
+    flag: '--stall-timeout <s>',
+    description: 'a live source that delivers no frame for this long is reconnected',
+    expected: 'a number of seconds > 0',
+  }),
+  maxRetries: field(z.number().int().min(0).optional(), {
+    flag: '--max-retries <n>',
+    description: 'reconnection attempts in a row before a live source is given up (default: forever)',
+    expected: 'an integer >= 0',
+  }),
+  fps: field(z.number().gt(0).optional(), {
+    flag: '--fps <n>',
+    description: 'at most this many frames per second of each live source go to the model (default: as many as it can take)',
+    expected: 'a number > 0',
+  }),
+  duration: field(z.number().gt(0).optional(), {
+    flag: '--duration <s>',
+    description: 'stop after this many seconds (default: the end of the inputs, or Ctrl-C)',
+    expected: 'a number of seconds > 0',
+  }),
+};
+
 /** Which ffmpeg and ffprobe binaries run (default: resolved, see ssdpipe doctor). */
 export const ffmpegFields = {
   ffmpegPath: field(z.string().min(1).optional(), {
@@ -211,8 +240,8 @@ export const outputFields = {
   }),
 };
 
-/** Options of detect(): model, post-processing, tracking, engine, batching, ffmpeg. */
-export const detectOptionsSchema = z.object({ ...modelFields, ...trackingFields, ...engineFields, ...ffmpegFields }).strict();
+/** Options of detect(): model, post-processing, tracking, live inputs, engine, batching, ffmpeg. */
+export const detectOptionsSchema = z.object({ ...modelFields, ...trackingFields, ...liveFields, ...engineFields, ...ffmpegFields }).strict();
 
 /** Options of run(): detect()'s plus the outputs. */
 export const runOptionsSchema = detectOptionsSchema.extend(outputFields).strict();
@@ -225,7 +254,7 @@ export const pipelineSourceSchema = z
   .object({
     name: z.string().min(1).optional(),
     input: z.string().min(1),
-    outputs: pipelineOutputsSchema.optional(),
+    outputs: z.object({ jsonl: outputFields.jsonl, video: outputFields.video }).strict().optional(),
   })
   .strict();
 

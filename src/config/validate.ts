@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import { OptionError } from '../errors.js';
-import { engineFields, ffmpegFields, modelFields, optionMeta, outputFields, trackingFields } from './schema.js';
+import { engineFields, ffmpegFields, liveFields, modelFields, optionMeta, outputFields, trackingFields } from './schema.js';
 
 /** Every option field by its API name. */
-const FIELDS: Record<string, z.ZodType> = { ...modelFields, ...trackingFields, ...engineFields, ...ffmpegFields, ...outputFields };
+const FIELDS: Record<string, z.ZodType> = { ...modelFields, ...trackingFields, ...liveFields, ...engineFields, ...ffmpegFields, ...outputFields };
 
 /** How a field is named in errors: in a file, its path there; else its CLI flag. */
 export interface NameStyle {

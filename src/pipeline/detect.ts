@@ -1,63 +1,80 @@
-import path from 'node:path';
-import { Observable } from 'rxjs';
-import { untilAborted } from '../operators/until-aborted.js';
-import { trackObjects } from '../operators/track-objects.js';
-import { isFrameRecord, type PipelineRecord } from '../records.js';
-import { resolveTrackerOptions, type ResolvedTrackerOptions } from '../tracking/byte-tracker.js';
+import { filter, merge, Observable, share, Subject, tap } from 'rxjs';
+import { DEFAULTS, type ResolvedDetectOptions } from '../config/schema.js';
 import type { BufferPool } from '../buffer-pool.js';
-import type { FrameDetections } from '../detection.js';
 import type { Engine } from '../engines/engine.js';
 import { createEngine, resolveEngineKind, type EnginePick } from '../engines/select-engine.js';
 import { createWorkerEngine } from '../engines/worker-engine.js';
 import type { Frame } from '../frame.js';
 import { SsdDetector } from '../inference/detector.js';
 import type { ModelDescriptor } from '../model/descriptor.js';
-import { loadModel, readModelDescriptor } from '../model-io/load-model.js';
+import { ensureModel, loadModel, readModelDescriptor } from '../model-io/load-model.js';
 import { batchFrames } from '../operators/batch-frames.js';
+import { freshestFrames } from '../operators/freshest-frames.js';
 import { inferBatches } from '../operators/infer-batches.js';
 import { prepareBatches } from '../operators/prepare-batches.js';
+import { trackObjects } from '../operators/track-objects.js';
+import { untilAborted } from '../operators/until-aborted.js';
+import { isFrameRecord, type PipelineRecord } from '../records.js';
 import { fileSource } from '../sources/file-source.js';
 import { FlowControl } from '../sources/flow-control.js';
-import { probeInput, type MediaInfo } from '../sources/probe.js';
-import { DEFAULTS, type ResolvedDetectOptions } from '../config/schema.js';
+import { liveSource, isStatusRecord, type LiveEvent } from '../sources/live-source.js';
+import { probeInput } from '../sources/probe.js';
+import type { StatusRecord } from '../sources/reconnect-policy.js';
+import { resolveTrackerOptions, type ResolvedTrackerOptions } from '../tracking/byte-tracker.js';
 import { inFlightLimit, resolveDetectOptions, resolvePostprocess, type DetectOptions } from './options.js';
+import { resolveSources, type SessionSource, type SourceInput } from './sources.js';
 
-/** Everything a detection run holds open: the probed input, the model on its engine. */
+/** Everything a detection run holds open: its sources, the model on its engine. */
 export interface DetectionSession {
-  readonly input: string;
-  readonly sourceId: string;
-  readonly info: MediaInfo;
+  /** The sources, with their ids (the `source` of every record) and, for files, the probe. */
+  readonly sources: readonly SessionSource[];
   readonly descriptor: ModelDescriptor;
   readonly engine: Engine;
   readonly detector: SsdDetector;
   readonly batch: number;
   /** The ffmpeg binary the user chose, if any (sinks that encode use the same). */
   readonly ffmpegPath: string | undefined;
-  /** Frames allowed between the decoder and the end of the pipeline (see inFlightLimit). */
-  readonly maxInFlight: number;
   /**
-   * The frames-to-records stream: each frame's detections, then the track events it caused.
-   * `flow` is released by whoever finishes the frames. Aborting `stop` stops the decoder and
-   * completes the stream after the frames already decoded are through (so open tracks end
-   * and outputs hold every frame decoded). With `framePool`, frame buffers come from it, and
-   * the caller gives each back when done.
+   * Starts every source: one stream of records from all of them, frames batched together through
+   * the one model and routed back by `frame.source`; each frame's detections come with the
+   * track events it caused, and live sources add their status records. Aborting `stop` stops
+   * the decoders and completes the stream after the frames already decoded are through.
+   * With `framePool`, file frame buffers come from it, and the caller gives each back when done.
    */
-  detections(flow: FlowControl, stop?: AbortSignal, framePool?: BufferPool<Uint8Array>): Observable<PipelineRecord>;
+  open(stop?: AbortSignal, framePool?: BufferPool<Uint8Array>): SessionStream;
   /** Frees the engine. */
   close(): Promise<void>;
 }
 
+/** A running session's records, and how the consumer hands finished frames back. */
+export interface SessionStream {
+  readonly records: Observable<PipelineRecord>;
+  /**
+   * Call once per frame when done with it: a file source may then decode another (flow control),
+   * a live source may send its next freshest frame to the model.
+   */
+  frameDone(frame: Frame): void;
+  /** Frames of a source that entered the pipeline so far (a live source's after scheduling). */
+  decoded(source: string): number;
+  /** Live frames replaced by a fresher one before the model could take them, per source. */
+  dropped(source: string): number;
+}
+
 /**
- * Probes the input (so a bad file fails before the model loads), loads the model and engine.
- * The probe and the model load run concurrently.
+ * Checks the options and sources, probes the files (so a bad file fails before the model
+ * loads), loads the model and engine. Live sources are probed when they connect.
  */
-export async function openDetection(input: string, detectOptions: DetectOptions = {}): Promise<DetectionSession> {
+export async function openDetection(inputs: SourceInput | readonly SourceInput[], detectOptions: DetectOptions = {}): Promise<DetectionSession> {
   const options = resolveDetectOptions(detectOptions);
-  const { maxWaitMs } = options;
+  const specs = resolveSources(inputs);
   // Only the descriptor here: the weights are read where the engine runs (an ONNX worker reads
   // its own; reading them on this thread too would cost ~45 MB and ~40 ms for nothing).
+  // A catalog model (ssdpipe models list) is downloaded into the cache on first use.
+  await ensureModel(options.model);
   const { descriptor, descriptorPath } = readModelDescriptor(options.model, { labels: options.labels });
-  const info = await probeInput(input, { ffprobePath: options.ffprobePath });
+  const sources = await Promise.all(
+    specs.map(async (s): Promise<SessionSource> => (s.live ? s : { ...s, info: await probeInput(s.input, { ffprobePath: options.ffprobePath }) })),
+  );
   const pick = await resolveEngineKind({ engine: options.engine, backend: options.backend });
   const requested = options.batch;
   const engine = await openEngine(descriptorPath, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
@@ -68,22 +85,97 @@ export async function openDetection(input: string, detectOptions: DetectOptions 
   // The tracker's second stage needs the detections down to its low threshold.
   if (tracker) postprocess.scoreThreshold = Math.min(postprocess.scoreThreshold, tracker.lowThreshold);
   const detector = new SsdDetector(descriptor, engine, postprocess);
-  const sourceId = path.basename(input);
 
   return {
-    input, sourceId, info, descriptor, engine, detector, batch, ffmpegPath: options.ffmpegPath,
-    maxInFlight: inFlightLimit(info.width, info.height, batch),
-    detections(flow, stop, framePool) {
-      const detections = fileSource(input, { sourceId, flow, framePool, info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
-        untilAborted(stop),
-        batchFrames<Frame>({ size: batch, maxWaitMs }),
-        prepareBatches(detector),
-        // A worker engine queues the next batch while one runs, so it never waits for this thread.
-        inferBatches(detector, { depth: engine.queuesRuns ? 2 : 1 }),
-      );
-      return tracker ? detections.pipe(trackObjects(tracker)) : detections;
-    },
+    sources, descriptor, engine, detector, batch, ffmpegPath: options.ffmpegPath,
+    open: (stop, framePool) => openStream({ sources, options, detector, engine, batch, tracker, stop, framePool }),
     close: () => engine.dispose(),
+  };
+}
+
+interface StreamParts {
+  sources: readonly SessionSource[];
+  options: ResolvedDetectOptions;
+  detector: SsdDetector;
+  engine: Engine;
+  batch: number;
+  tracker: ResolvedTrackerOptions | null;
+  stop: AbortSignal | undefined;
+  framePool: BufferPool<Uint8Array> | undefined;
+}
+
+/**
+ * Wires the sources into one record stream: files through flow control (every frame, the decoder
+ * paused when the pipeline is full), live sources through freshest-frame scheduling (never a
+ * queue of stale frames: while the model is busy only each source's newest frame waits), then
+ * one batching, inference and tracking path for all of them.
+ */
+function openStream(p: StreamParts): SessionStream {
+  const { options, batch } = p;
+  const flows = new Map<string, FlowControl>();
+  const received = new Map<string, number>();
+  const dropped = new Map<string, number>();
+  const count = (m: Map<string, number>, id: string): void => void m.set(id, (m.get(id) ?? 0) + 1);
+  const fileFrames = p.sources
+    .filter((s) => !s.live)
+    .map((s) => {
+      const flow = new FlowControl(inFlightLimit(s.info!.width, s.info!.height, batch));
+      flows.set(s.id, flow);
+      return fileSource(s.input, { sourceId: s.id, flow, framePool: p.framePool, info: s.info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
+        untilAborted(p.stop),
+      );
+    });
+  const live = p.sources.filter((s) => s.live);
+  // Credits for live frames: one comes back each time the consumer is done with a live frame.
+  const credits = new Subject<number>();
+  const liveEvents = merge(
+    ...live.map((s) =>
+      liveSource(s.input, {
+        name: s.id,
+        signal: p.stop,
+        rtspTransport: options.rtspTransport,
+        stallTimeoutMs: options.stallTimeout * 1000,
+        reconnect: options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries },
+        ffmpegPath: options.ffmpegPath,
+        ffprobePath: options.ffprobePath,
+      }),
+    ),
+  ).pipe(
+    freshestFrames<LiveEvent>({
+      ready$: credits,
+      // One batch in the engine while the next is prepared, as for files.
+      initialCredits: 2 * batch,
+      maxFps: options.fps,
+      passThrough: isStatusRecord,
+      onDrop: (f) => count(dropped, f.source),
+    }),
+    share(),
+  );
+  const statusRecords = liveEvents.pipe(filter(isStatusRecord));
+  const liveFrames = liveEvents.pipe(filter((e): e is Frame => !isStatusRecord(e)));
+  const frames = merge(...fileFrames, liveFrames).pipe(
+    // Counted here, as frames enter the pipeline (a file source's flow control counts too).
+    tap((f) => count(received, f.source)),
+  );
+  const detections = frames.pipe(
+    batchFrames<Frame>({ size: batch, maxWaitMs: options.maxWaitMs }),
+    prepareBatches(p.detector),
+    // A worker engine queues the next batch while one runs, so it never waits for this thread.
+    inferBatches(p.detector, { depth: p.engine.queuesRuns ? 2 : 1 }),
+  );
+  const tracked: Observable<PipelineRecord> = p.tracker ? detections.pipe(trackObjects(p.tracker)) : detections;
+  // Status records first: share() starts the live sources on its first subscriber, and their
+  // first records ('connecting') come at once.
+  const records = live.length ? merge(statusRecords as Observable<StatusRecord>, tracked) : tracked;
+  return {
+    records,
+    frameDone(frame) {
+      const flow = flows.get(frame.source);
+      if (flow) flow.release(1);
+      else credits.next(1);
+    },
+    decoded: (source) => received.get(source) ?? 0,
+    dropped: (source) => dropped.get(source) ?? 0,
   };
 }
 
@@ -92,59 +184,79 @@ export async function openDetection(input: string, detectOptions: DetectOptions 
  * would otherwise block the event loop that reads ffmpeg's pipes, preprocesses the next batch and
  * writes outputs. TF.js stays on the main thread (tfjs-node's native addon is not worker-safe).
  */
-async function openEngine(
-  descriptorPath: string,
-  options: ResolvedDetectOptions,
-  pick: EnginePick,
-  warmupBatch: number,
-): Promise<Engine> {
+async function openEngine(descriptorPath: string, options: ResolvedDetectOptions, pick: EnginePick, warmupBatch: number): Promise<Engine> {
   const engineOptions = { engine: options.engine, backend: options.backend, threads: options.threads, warmupBatch };
-  if (pick.kind !== 'onnx') return createEngine((await loadModel(descriptorPath)).graph, engineOptions, pick);
+  if (pick.kind !== 'onnx') return createEngine((await loadModel(descriptorPath, { labels: options.labels })).graph, engineOptions, pick);
   return createWorkerEngine(descriptorPath, engineOptions, pick);
 }
 
 /**
- * Programmatic API: per-frame detections of a video file or image, with the track events
- * each frame caused right after it (`isFrameRecord` tells them apart), as an Observable.
- * Subscribing probes the input, loads the model and starts ffmpeg; unsubscribing stops ffmpeg
- * and frees the engine; aborting options.signal stops the decoder and completes once the
- * frames already decoded are through. Each emitted frame is released for flow control once
- * the subscriber's `next` returns, so a slow synchronous consumer pauses the decoder.
+ * Programmatic API: per-frame detections of one or more inputs (files, images, live streams),
+ * with the track events each frame caused right after it and the status records of live
+ * sources (`isFrameRecord` tells frames from events), as an Observable.
+ * Subscribing probes the files, loads the model and starts the decoders; unsubscribing stops
+ * them and frees the engine; aborting options.signal (or options.duration running out) stops the
+ * decoders and completes once the frames already decoded are through. Each emitted frame is
+ * handed back once the subscriber's `next` returns, so a slow synchronous consumer pauses file
+ * decoders (and makes live sources drop frames).
  */
-export function detect(input: string, options: DetectOptions = {}): Observable<PipelineRecord> {
+export function detect(inputs: SourceInput | readonly SourceInput[], options: DetectOptions = {}): Observable<PipelineRecord> {
   return new Observable<PipelineRecord>((subscriber) => {
     let session: DetectionSession | null = null;
     let closed = false;
     let inner: { unsubscribe(): void } | null = null;
-    openDetection(input, options).then(
+    const stop = stopSignal(options.signal, options.duration);
+    openDetection(inputs, options).then(
       (s) => {
         session = s;
         if (closed) {
           void s.close();
           return;
         }
-        const flow = new FlowControl(s.maxInFlight);
-        inner = s.detections(flow, options.signal).subscribe({
+        const stream = s.open(stop.signal);
+        inner = stream.records.subscribe({
           next: (record) => {
             subscriber.next(record);
-            if (isFrameRecord(record)) flow.release(1);
+            if (isFrameRecord(record)) stream.frameDone(record.frame);
           },
           error: (err) => {
+            stop.dispose();
             void s.close().finally(() => subscriber.error(err));
           },
           complete: () => {
+            stop.dispose();
             void s.close().then(() => subscriber.complete(), (err) => subscriber.error(err));
           },
         });
       },
-      (err) => subscriber.error(err),
+      (err) => {
+        stop.dispose();
+        subscriber.error(err);
+      },
     );
     return () => {
       closed = true;
+      stop.dispose();
       inner?.unsubscribe();
       if (session) void (session as DetectionSession).close();
     };
   });
+}
+
+/** A signal that aborts when `outer` does or after `durationS` seconds; dispose() drops the timer. */
+export function stopSignal(outer: AbortSignal | undefined, durationS: number | undefined): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const onAbort = (): void => ac.abort(outer?.reason);
+  if (outer?.aborted) ac.abort(outer.reason);
+  outer?.addEventListener('abort', onAbort, { once: true });
+  const timer = durationS === undefined ? undefined : setTimeout(() => ac.abort(new Error(`--duration ${durationS} s elapsed`)), durationS * 1000);
+  return {
+    signal: ac.signal,
+    dispose() {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** The tracker settings of validated options (checked together once, in resolveTrackerOptions). */

@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipelineFileSchema, type PipelineFile } from '../config/schema.js';
 import { parseOptions } from '../config/validate.js';
-import { OptionError, SsdpipeError } from '../errors.js';
+import { SsdpipeError } from '../errors.js';
+import { classifyInput } from '../sources/live-input.js';
+import type { SourceInput } from './sources.js';
 import type { RunOptions } from './options.js';
 
-/** What a pipeline file asks for: an input and run() options, paths resolved against the file. */
+/** What a pipeline file asks for: its sources and run() options, paths resolved against the file. */
 export interface PipelineRun {
-  input: string;
+  inputs: SourceInput[];
   options: RunOptions;
 }
 
@@ -33,19 +35,23 @@ export function parsePipelineSpec(raw: unknown, baseDir: string, file = 'pipelin
   const spec: PipelineFile = parseOptions(pipelineFileSchema, raw, { file });
   const rel = (p: string | undefined): string | undefined => (p === undefined || p === '-' ? p : path.resolve(baseDir, p));
   const { $comment: _comment, input, sources, outputs, ...options } = spec;
-  if (sources && sources.length > 1) {
-    throw new OptionError(`sources in ${file}`, 'one source (several sources in one run are not supported yet)', `${sources.length} sources`);
-  }
-  const source = sources?.[0];
-  const out = { ...outputs, ...source?.outputs };
+  // A URL or device stays as written; a file path is relative to the pipeline file.
+  const inputPath = (p: string): string => (classifyInput(p).kind === 'file' ? rel(p)! : p);
+  const inputs: SourceInput[] = sources
+    ? sources.map((s) => ({
+        ...(s.name !== undefined ? { name: s.name } : {}),
+        input: inputPath(s.input),
+        ...(s.outputs ? { outputs: { jsonl: rel(s.outputs.jsonl), video: rel(s.outputs.video) } } : {}),
+      }))
+    : [inputPath(input!)];
   return {
-    input: rel(source?.input ?? input)!,
+    inputs,
     options: {
       ...options,
       model: /\.(json|tflite|onnx)$/i.test(options.model) ? rel(options.model) : options.model,
-      jsonl: rel(out.jsonl),
-      video: rel(out.video),
-      stats: rel(out.stats),
+      jsonl: rel(outputs?.jsonl),
+      video: rel(outputs?.video),
+      stats: rel(outputs?.stats),
     },
   };
 }

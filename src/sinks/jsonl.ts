@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { FrameDetections } from '../detection.js';
+import type { StatusRecord } from '../sources/reconnect-policy.js';
 import type { TrackRecord } from '../tracking/track-record.js';
 import { OutputError } from '../errors.js';
 import { LineFile } from '../files/line-file.js';
@@ -23,6 +24,8 @@ export interface JsonlFrameRecord {
   source: string;
   frame: number;
   pts_ms: number;
+  /** Live sources: when the frame arrived, epoch ms. */
+  wall_ms?: number;
   width: number;
   height: number;
   detections: JsonlDetection[];
@@ -56,6 +59,7 @@ export function toFrameRecord(item: FrameDetections): JsonlFrameRecord {
     source: frame.source,
     frame: frame.seq,
     pts_ms: round(frame.ptsMs, 3),
+    ...(frame.wallMs !== undefined ? { wall_ms: Math.round(frame.wallMs) } : {}),
     width: frame.width,
     height: frame.height,
     detections,
@@ -76,6 +80,35 @@ export interface JsonlTrackRecord {
   frames: number;
   max_score: number;
   bbox: [number, number, number, number];
+}
+
+/** A live source's state change as written to JSONL. */
+export interface JsonlStatusRecord {
+  type: 'status';
+  source: string;
+  state: StatusRecord['state'];
+  /** ISO 8601 UTC. */
+  time: string;
+  attempt: number;
+  reason: string | null;
+  /** reconnecting: how long until the next attempt. */
+  delay_ms?: number;
+  /** streaming: what this connection delivers. */
+  width?: number;
+  height?: number;
+  fps?: number;
+}
+
+/** Converts a live source's status record to its JSONL record (credentials are already removed). */
+export function toStatusRecord(r: StatusRecord): JsonlStatusRecord {
+  const out: JsonlStatusRecord = { type: 'status', source: r.source, state: r.state, time: r.time, attempt: r.attempt, reason: r.reason };
+  if (r.delayMs !== undefined) out.delay_ms = Math.round(r.delayMs);
+  if (r.media) {
+    out.width = r.media.width;
+    out.height = r.media.height;
+    out.fps = r.media.fps;
+  }
+  return out;
 }
 
 /** Converts a track event to its JSONL record, its box in pixels of a width x height frame. */
@@ -149,6 +182,7 @@ export async function openJsonlSink(options: JsonlSinkOptions): Promise<Sink & {
       await writeLine(toFrameRecord(item));
     },
     async writeEvent(event) {
+      if (event.kind === 'status') return writeLine(toStatusRecord(event));
       const size = frameSize.get(event.source);
       if (size) await writeLine(toTrackRecord(event, size.width, size.height));
     },

@@ -14,3 +14,13 @@ export interface Sink {
   /** Flushes and finalizes the output (complete JSONL lines, a playable MP4). Idempotent. */
   close(): Promise<void>;
 }
+
+/** The same sink, taking only one source's frames and events (a source's own outputs). */
+export function forSource(sink: Sink, source: string): Sink {
+  return {
+    name: `${sink.name} (${source})`,
+    write: (item) => (item.frame.source === source ? sink.write(item) : Promise.resolve()),
+    ...(sink.writeEvent ? { writeEvent: (e: PipelineEvent) => (e.source === source ? sink.writeEvent!(e) : Promise.resolve()) } : {}),
+    close: () => sink.close(),
+  };
+}

@@ -67,7 +67,7 @@ describe('config/validate', () => {
       [{ input: 'a', score: 2 }, 'option score in pipelines/x.json: expected a number in [0, 1], received 2'],
       [{ input: 'a', outputs: { jsonl: 3 } }, 'option outputs.jsonl in pipelines/x.json: expected a file path or -, received 3'],
       [{ input: 'a', outputs: { csv: 'x' } }, 'unknown option outputs.csv in pipelines/x.json; expected one of jsonl, video, stats'],
-      [{ sources: [{ input: 'a', outputs: { csv: 1 } }] }, 'unknown option sources.0.outputs.csv in pipelines/x.json; expected one of jsonl, video, stats'],
+      [{ sources: [{ input: 'a', outputs: { csv: 1 } }] }, 'unknown option sources.0.outputs.csv in pipelines/x.json; expected one of jsonl, video'],
       [{ sources: [{ input: 'a', nmae: 'x' }] }, 'unknown option sources.0.nmae in pipelines/x.json; expected one of name, input, outputs'],
       [{ input: 'a', batchSize: 4 }, `unknown option batchSize in pipelines/x.json; expected one of ${DETECT_KEYS}, $comment, input, sources, outputs`],
       [{ model: 'face' }, 'option input / sources in pipelines/x.json: expected exactly one of input or sources, received "neither"'],

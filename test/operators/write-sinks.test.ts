@@ -110,7 +110,7 @@ describe('writeSinks: events', () => {
     const withEvents: Sink = {
       ...loggingSink('jsonl', log),
       async writeEvent(e) {
-        log.push(`jsonl event ${e.event} ${e.trackId}`);
+        if (e.kind === 'track') log.push(`jsonl event ${e.event} ${e.trackId}`);
       },
     };
     const start: TrackRecord = {

@@ -25,7 +25,7 @@ describe('pipeline options', () => {
   it('fills in the defaults once, and keeps the stop signal out of validation', () => {
     const signal = new AbortController().signal;
     expect(resolveDetectOptions({ signal })).to.deep.equal({
-      model: 'face', engine: 'auto', backend: 'auto', batch: 'auto', maxWaitMs: 50, softNms: false, track: true,
+      model: 'face', engine: 'auto', backend: 'auto', batch: 'auto', maxWaitMs: 50, softNms: false, track: true, rtspTransport: 'tcp', stallTimeout: 10,
     });
     expect(resolveRunOptions({ jsonl: 'x.jsonl', progress: process.stderr })).to.include({ jsonl: 'x.jsonl', model: 'face' });
     expect(() => resolveRunOptions({ video: '' })).to.throw(SsdpipeError, /--video/);
