@@ -1,3 +1,5 @@
+import { DEFAULTS } from '../config/schema.js';
+
 /**
  * Credit-based backpressure between a push source (ffmpeg's stdout) and the pipeline's end.
  * The source counts frames it emits (`emitted`); the pipeline reports frames it has finished
@@ -10,7 +12,7 @@ export class FlowControl {
   private readonly listeners = new Set<() => void>();
 
   constructor(
-    readonly highWater = 32,
+    readonly highWater: number = DEFAULTS.maxInFlight,
     readonly lowWater = Math.floor(highWater / 2),
   ) {}
 

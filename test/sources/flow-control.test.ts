@@ -38,9 +38,8 @@ describe('FlowControl', () => {
     expect(new FlowControl(8, 6).lowWater).to.equal(6);
   });
 
-  // Bug (issue 10): FlowControl's default highWater is 32, DEFAULTS.maxInFlight is 16; the public
-  // `new FlowControl()` disagrees with the documented in-flight default. Unskip when fixed.
-  it.skip('defaults highWater to DEFAULTS.maxInFlight (src bug: 32 vs 16)', () => {
+  // Issue 10: the public `new FlowControl()` must agree with the documented in-flight default.
+  it('defaults highWater to DEFAULTS.maxInFlight', () => {
     expect(new FlowControl().highWater).to.equal(DEFAULTS.maxInFlight);
   });
 
