@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ModelError } from '../errors.js';
 import type { TfjsManifestSource, WeightsSource } from '../model/descriptor.js';
-import { decodeManifestGroup, type ManifestGroup, type WeightMap } from '../model/weights.js';
+import { checkManifestGroup, decodeManifestGroup, type WeightMap } from '../model/weights.js';
 
 const require = createRequire(import.meta.url);
 
@@ -26,18 +26,28 @@ export function resolveManifestPath(source: TfjsManifestSource, baseDir = proces
 
 /** Reads a TF.js weights manifest and its .bin shards into float32 tensors (see decodeManifestGroup). */
 export async function loadTfjsManifest(manifestPath: string): Promise<WeightMap> {
-  let groups: ManifestGroup[];
+  let groups: unknown;
   try {
-    groups = JSON.parse(await readFile(manifestPath, 'utf8')) as ManifestGroup[];
+    groups = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (cause) {
     throw new ModelError('E_WEIGHTS', `cannot read weights manifest ${manifestPath}: ${(cause as Error).message}`, {
       cause,
       hint: 'check the model descriptor\'s weights.manifest path',
     });
   }
+  // Check every group before reading any shard: a wrong shape is one E_WEIGHTS naming the file.
+  if (!Array.isArray(groups)) {
+    throw new ModelError('E_WEIGHTS', `weights manifest ${manifestPath}: expected an array of {paths, weights} groups, received ${groups === null ? 'null' : typeof groups}`, {
+      hint: 'check the model descriptor\'s weights.manifest path: it names a TF.js weights manifest (*-weights_manifest.json)',
+    });
+  }
+  const checked = groups.map((group: unknown) => {
+    checkManifestGroup(group, manifestPath);
+    return group;
+  });
   const dir = path.dirname(manifestPath);
   const out: WeightMap = new Map();
-  for (const group of groups) {
+  for (const group of checked) {
     const shards = await Promise.all(
       group.paths.map((p) =>
         readFile(path.join(dir, p)).catch((cause: Error) => {

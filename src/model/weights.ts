@@ -23,6 +23,45 @@ export interface ManifestGroup {
 }
 
 /**
+ * Checks that a parsed manifest group has the shape TF.js writes: `{paths: string[], weights:
+ * [{name, shape, dtype, quantization?}]}`, with whole non-negative dims. JSON of another shape
+ * fails here with E_WEIGHTS naming `where`, not later as a TypeError or RangeError.
+ */
+export function checkManifestGroup(group: unknown, where: string): asserts group is ManifestGroup {
+  if (!isObject(group)) throw badManifest(where, 'a group {paths, weights}', group);
+  const { paths, weights } = group;
+  if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw badManifest(where, 'group.paths: an array of file names', paths);
+  if (!Array.isArray(weights)) throw badManifest(where, 'group.weights: an array of weights', weights);
+  for (const w of weights as unknown[]) {
+    if (!isObject(w) || typeof w.name !== 'string') throw badManifest(where, 'a weight {name, shape, dtype}', w);
+    const { shape, quantization } = w;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+      throw badManifest(where, `weight ${w.name}: shape as an array of whole numbers >= 0`, shape);
+    }
+    if (quantization !== undefined && !isObject(quantization)) throw badManifest(where, `weight ${w.name}: quantization as an object`, quantization);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Names the kind of a value without calling its toString (JSON may hold any key). */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${v}`;
+  return `a ${typeof v}`;
+}
+
+function badManifest(where: string, expected: string, received: unknown): ModelError {
+  return new ModelError('E_WEIGHTS', `weights manifest ${where}: expected ${expected}, received ${kindOf(received)}`, {
+    hint: 'the manifest is not a TF.js weights manifest (an array of {paths, weights} groups); reinstall the weights package or fix the descriptor\'s weights.manifest',
+  });
+}
+
+/**
  * Decodes one manifest group's weights from its shards joined into one buffer, in manifest order.
  * Quantized uint8 weights are dequantized as q * scale + min (the manifest's affine scheme).
  * `where` names the manifest in errors.

@@ -95,16 +95,17 @@ describe('model-io/read-weights', function () {
     expect(notJson.cause).to.be.instanceOf(SyntaxError);
   });
 
-  // Bug (issue 10, "one error path"): loadTfjsManifest trusts the parsed JSON's shape, so a
-  // manifest that is valid JSON but not an array of {paths, weights} groups escapes as a plain
-  // TypeError ("groups is not iterable", "reading 'map'") instead of a ModelError. Unskip when fixed.
-  it.skip('a manifest of the wrong shape: E_WEIGHTS naming it (src bug: a plain TypeError escapes)', async () => {
-    for (const [name, text] of [['object.json', '{}'], ['no-paths.json', '[{"weights": []}]']]) {
+  // Issue 10, "one error path": valid JSON that is not an array of {paths, weights} groups is a
+  // ModelError, not a TypeError ("groups is not iterable", "reading 'map'").
+  it('a manifest of the wrong shape: E_WEIGHTS naming it, with a hint', async () => {
+    for (const [name, text] of [['object.json', '{}'], ['no-paths.json', '[{"weights": []}]'], ['null.json', 'null'], ['bad-shape.json', '[{"paths": [], "weights": [{"name": "w", "shape": [-1], "dtype": "float32"}]}]']]) {
       const manifest = path.join(dir, name);
       await writeFile(manifest, text);
       const err = await rejection(loadTfjsManifest(manifest));
       expect(err.code, name).to.equal('E_WEIGHTS');
       expect(err.message, name).to.include(manifest);
+      expect(err.message, name).to.match(/expected .*, received /);
+      expect(err.hint, name).to.match(/weights manifest|weights\.manifest/);
     }
   });
 });
