@@ -116,17 +116,32 @@ export function validateDescriptor(raw: unknown, where: string): ModelDescriptor
       hint: 'compare with models/face.json',
     });
   };
-  if (!d || typeof d !== 'object') fail('the file', 'a JSON object');
+  // Checks use typeof before any comparison or `in`: a field of the wrong kind (a string for
+  // network, an object for a width, an object without a prototype) must reach fail(), not throw
+  // a TypeError from `in` or from converting the object to a primitive.
+  if (!isObject(d)) fail('the file', 'a JSON object');
   if (typeof d.name !== 'string') fail('name', 'a string');
-  if (!d.input || !(d.input.width > 0) || !(d.input.height > 0)) fail('input.width/height', 'positive integers');
+  if (!isObject(d.input) || !isPositive(d.input.width) || !isPositive(d.input.height)) fail('input.width/height', 'positive integers');
   if (d.input!.resize !== 'stretch' && d.input!.resize !== 'letterbox') fail('input.resize', '"stretch" or "letterbox"');
-  if (!d.network || !('backbone' in d.network) || !d.network.backbone || !Array.isArray(d.network.predictors)) fail('network', 'an object with backbone and predictors');
-  if (!d.anchors || !['tf-multiple-grid', 'caffe-prior-box', 'explicit'].includes(d.anchors.type)) fail('anchors.type', '"tf-multiple-grid", "caffe-prior-box" or "explicit"');
-  if (!d.boxCoder || (d.boxCoder.type !== 'tf' && d.boxCoder.type !== 'caffe')) fail('boxCoder.type', '"tf" or "caffe"');
-  if (!Array.isArray(d.labels) || d.labels.length !== d.network!.numClasses) fail('labels', `an array of network.numClasses (${d.network!.numClasses}) entries`);
-  if (!d.scores || (d.scores.activation !== 'sigmoid' && d.scores.activation !== 'softmax')) fail('scores.activation', '"sigmoid" or "softmax"');
+  if (!isObject(d.network) || !('backbone' in d.network) || !d.network.backbone || !Array.isArray(d.network.predictors)) fail('network', 'an object with backbone and predictors');
+  if (!isObject(d.anchors) || !['tf-multiple-grid', 'caffe-prior-box', 'explicit'].includes(d.anchors.type)) fail('anchors.type', '"tf-multiple-grid", "caffe-prior-box" or "explicit"');
+  if (!isObject(d.boxCoder) || (d.boxCoder.type !== 'tf' && d.boxCoder.type !== 'caffe')) fail('boxCoder.type', '"tf" or "caffe"');
+  const numClasses = d.network!.numClasses;
+  if (!Array.isArray(d.labels) || d.labels.length !== numClasses) {
+    fail('labels', `an array of network.numClasses (${typeof numClasses === 'number' ? numClasses : 'missing'}) entries`);
+  }
+  if (!isObject(d.scores) || (d.scores.activation !== 'sigmoid' && d.scores.activation !== 'softmax')) fail('scores.activation', '"sigmoid" or "softmax"');
   if (!d.postprocess) fail('postprocess', 'an object with scoreThreshold, iouThreshold, maxDetections');
   return d as ModelDescriptor;
+}
+
+/** A non-null, non-array object (any prototype, or none). */
+function isObject<T>(v: T | undefined): v is T & object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isPositive(v: unknown): v is number {
+  return typeof v === 'number' && v > 0;
 }
 
 /**

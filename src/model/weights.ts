@@ -38,7 +38,11 @@ export function checkManifestGroup(group: unknown, where: string): asserts group
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
       throw badManifest(where, `weight ${w.name}: shape as an array of whole numbers >= 0`, shape);
     }
-    if (quantization !== undefined && !isObject(quantization)) throw badManifest(where, `weight ${w.name}: quantization as an object`, quantization);
+    if (typeof w.dtype !== 'string') throw badManifest(where, `weight ${w.name}: dtype as a string`, w.dtype);
+    const numberOrAbsent = (v: unknown): boolean => v === undefined || typeof v === 'number';
+    if (quantization !== undefined && !(isObject(quantization) && typeof quantization.dtype === 'string' && numberOrAbsent(quantization.scale) && numberOrAbsent(quantization.min))) {
+      throw badManifest(where, `weight ${w.name}: quantization as {dtype, scale?, min?}`, quantization);
+    }
   }
 }
 
@@ -67,28 +71,33 @@ function badManifest(where: string, expected: string, received: unknown): ModelE
  * `where` names the manifest in errors.
  */
 export function decodeManifestGroup(group: ManifestGroup, buf: Uint8Array, where: string, out: WeightMap = new Map()): WeightMap {
+  checkManifestGroup(group, where);
   let offset = 0;
   for (const w of group.weights) {
     const size = w.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(size);
     const q = w.quantization;
+    // The size is checked against the shards before the weight is allocated: a manifest that
+    // names a huge weight fails here instead of allocating it.
     if (q && q.dtype === 'uint8') {
       if (offset + size > buf.length) throw shardsTooShort(where, w.name);
+      const data = new Float32Array(size);
       const scale = q.scale ?? 1;
       const min = q.min ?? 0;
       for (let i = 0; i < size; i++) data[i] = buf[offset + i] * scale + min;
       offset += size;
+      out.set(w.name, { shape: w.shape, data });
     } else if (!q && (w.dtype === 'float32' || w.dtype === 'int32')) {
       if (offset + size * 4 > buf.length) throw shardsTooShort(where, w.name);
+      const data = new Float32Array(size);
       const view = new DataView(buf.buffer, buf.byteOffset + offset, size * 4);
       for (let i = 0; i < size; i++) data[i] = w.dtype === 'float32' ? view.getFloat32(i * 4, true) : view.getInt32(i * 4, true);
       offset += size * 4;
+      out.set(w.name, { shape: w.shape, data });
     } else {
       throw new ModelError('E_WEIGHTS', `weight ${w.name}: unsupported dtype ${w.dtype} / quantization ${q?.dtype}`, {
         hint: 'ssdpipe reads float32, int32 and uint8-quantized TF.js weights',
       });
     }
-    out.set(w.name, { shape: w.shape, data });
   }
   if (offset !== buf.length) {
     throw new ModelError('E_WEIGHTS', `weights manifest ${where}: read ${offset} bytes, shards hold ${buf.length}`, {

@@ -19,25 +19,15 @@ const DESCRIPTOR = JSON.parse(readFileSync(path.join(ROOT, 'models', 'face.json'
 /** Longest one call may take: far above a normal call, far below a hang. */
 const SLOW_MS = 250;
 
-/**
- * Calls f; anything thrown must be an SsdpipeError, or match one of `known` (bugs found by this
- * fuzzer and reported to the module's owner; they are listed so that the suite stays green and
- * any new kind of crash still fails). Returns what was thrown, or null.
- */
-function onlySsdpipeErrors(where: string, f: () => unknown, known: readonly RegExp[] = [], seen?: Set<string>): SsdpipeError | null {
+/** Calls f; anything thrown must be an SsdpipeError. Returns what was thrown, or null. */
+function onlySsdpipeErrors(where: string, f: () => unknown): SsdpipeError | null {
   const t0 = performance.now();
   try {
     f();
     return null;
   } catch (err) {
     if (!(err instanceof SsdpipeError)) {
-      const text = `${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}`;
-      const k = known.find((re) => re.test(text));
-      if (k) {
-        seen?.add(k.source);
-        return null;
-      }
-      throw new Error(`${where}: threw ${text}`);
+      throw new Error(`${where}: threw ${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}`);
     }
     expect(err.message, where).to.be.a('string').and.not.equal('');
     return err;
@@ -45,23 +35,6 @@ function onlySsdpipeErrors(where: string, f: () => unknown, known: readonly RegE
     expect(performance.now() - t0, `${where}: slow`).to.be.below(SLOW_MS);
   }
 }
-
-/** Says which known bugs this run met (they stay listed until fixed). */
-function noteKnown(seen: Set<string>): void {
-  if (seen.size) console.log(`      (known, reported: ${[...seen].join('; ')})`);
-}
-
-/** validateDescriptor (src/model-io/load-model.ts): `network` not an object; a value whose toString is not a function. */
-const KNOWN_DESCRIPTOR_BUGS = [/^TypeError: Cannot use 'in' operator to search for 'backbone'/, /^TypeError: Cannot convert object to primitive value/];
-/**
- * decodeManifestGroup (src/model/weights.ts): a group that is not an object or whose `weights`
- * is not an array of entries; a negative, fractional or NaN dim (the size is checked after the
- * array is allocated, and a NaN size passes the check).
- */
-const KNOWN_WEIGHTS_BUGS = [
-  /^TypeError: (.*is not iterable|Cannot read properties of (null|undefined)|.*is not a function)/,
-  /^RangeError: (Invalid typed array length|Offset is outside the bounds of the DataView|Invalid DataView length)/,
-];
 
 /** Up to 3 dims of 1..8; now and then one odd dim (at most 65536 x 8 x 8 floats: no memory bomb). */
 function randomShape(r: SeededRandom): number[] {
@@ -92,20 +65,17 @@ describe('fuzz: pipeline file, model descriptor and weights (random JSON)', func
 
   it(`validateDescriptor: a ModelError or a descriptor (seed ${seed})`, async () => {
     const r = new SeededRandom(seed + 1);
-    const seen = new Set<string>();
     await forCases(1500, 300, (n) => {
       const raw = n % 3 === 0 ? randomJson(r) : mutate(r, r.chance(0.5) ? DESCRIPTOR : mutate(r, DESCRIPTOR));
-      const err = onlySsdpipeErrors(`seed ${seed + 1}, case ${n}: ${JSON.stringify(raw)?.slice(0, 300)}`, () => validateDescriptor(raw, 'fuzz.json'), KNOWN_DESCRIPTOR_BUGS, seen);
+      const err = onlySsdpipeErrors(`seed ${seed + 1}, case ${n}: ${JSON.stringify(raw)?.slice(0, 300)}`, () => validateDescriptor(raw, 'fuzz.json'));
       if (err) expect(err.code).to.equal('E_MODEL');
     });
-    noteKnown(seen);
     expect(() => validateDescriptor(DESCRIPTOR, 'face.json')).to.not.throw();
   });
 
   it(`decodeManifestGroup: random manifests and shards give E_WEIGHTS or weights (seed ${seed})`, async () => {
     const r = new SeededRandom(seed + 2);
     const dtypes = ['float32', 'int32', 'uint8', 'float16', 'string', 7];
-    const seen = new Set<string>();
     await forCases(1500, 300, (n) => {
       // Mostly well-formed manifests with random sizes, dtypes and quantization; some random JSON.
       const group = (n % 4 === 0
@@ -121,9 +91,8 @@ describe('fuzz: pipeline file, model descriptor and weights (random JSON)', func
           }) as ManifestGroup;
       const buf = new Uint8Array(r.chance(0.3) ? r.int(0, 64) : r.int(0, 4096));
       for (let i = 0; i < buf.length; i++) buf[i] = r.int(0, 255);
-      const err = onlySsdpipeErrors(`seed ${seed + 2}, case ${n}: ${JSON.stringify(group)?.slice(0, 300)} with ${buf.length} bytes`, () => decodeManifestGroup(group, buf, 'fuzz.json'), KNOWN_WEIGHTS_BUGS, seen);
+      const err = onlySsdpipeErrors(`seed ${seed + 2}, case ${n}: ${JSON.stringify(group)?.slice(0, 300)} with ${buf.length} bytes`, () => decodeManifestGroup(group, buf, 'fuzz.json'));
       if (err) expect(err.code).to.equal('E_WEIGHTS');
     });
-    noteKnown(seen);
   });
 });

@@ -102,6 +102,20 @@ describe('model-io/load-model', function () {
       await writeFile(file, JSON.stringify({ ...face, labels: undefined }));
       expect(() => readDescriptor(file)).to.throw(ModelError, `model descriptor ${file}: labels must be`);
     });
+    it('fields of the wrong kind (found by test/fuzz): E_MODEL, not a TypeError from `in` or a primitive conversion', () => {
+      const face = readDescriptor(FACE_JSON);
+      const bare = Object.create(null) as object; // JSON.parse's {"__proto__": null} path makes such objects
+      const cases: [unknown, string][] = [
+        [{ ...face, network: 'mobilenet' }, 'network must be'],
+        [{ ...face, input: { ...face.input, width: bare } }, 'input.width/height must be'],
+        [{ ...face, network: { ...face.network, numClasses: bare }, labels: [] }, 'labels must be an array of network.numClasses (missing) entries'],
+      ];
+      for (const [raw, what] of cases) {
+        const err = thrown(() => validateDescriptor(raw, 'x.json'));
+        expect(err.code).to.equal('E_MODEL');
+        expect(err.message).to.include(`model descriptor x.json: ${what}`);
+      }
+    });
   });
 
   it('loadModel by descriptor path: weights from its package, the lowered graph, and where it came from', async () => {

@@ -99,6 +99,24 @@ describe('model/weights', () => {
       expect(err.message).to.equal('weight h: unsupported dtype float32 / quantization float16');
       expect(err.hint).to.match(/float32, int32 and uint8/);
     });
+    it('a group of the wrong shape or a bad dim (found by test/fuzz): E_WEIGHTS before anything is allocated', () => {
+      const entry = (shape: number[]): ManifestGroup => ({ paths: [], weights: [{ name: 'w', shape, dtype: 'float32' }] });
+      const cases: [unknown, RegExp][] = [
+        [null, /expected a group \{paths, weights\}, received null/],
+        [{ paths: [], weights: 'w' }, /expected group\.weights: an array of weights, received a string/],
+        [{ paths: [], weights: [null] }, /expected a weight \{name, shape, dtype\}, received null/],
+        [entry([-1]), /weight w: shape as an array of whole numbers >= 0, received an array/],
+        [entry([1.5]), /weight w: shape/],
+        [entry([Number.NaN]), /weight w: shape/],
+      ];
+      for (const [group, message] of cases) {
+        const err = thrown(() => decodeManifestGroup(group as ManifestGroup, new Uint8Array(64), 'x.json'));
+        expect(err.code).to.equal('E_WEIGHTS');
+        expect(err.message).to.match(/^weights manifest x\.json: /).and.match(message);
+      }
+      // A huge weight is refused by the shard size, not allocated first.
+      expect(thrown(() => decodeManifestGroup(entry([2 ** 20, 2 ** 20]), new Uint8Array(4), 'x.json')).message).to.include('the shards end before weight w');
+    });
   });
 
   describe('requireWeight', () => {
