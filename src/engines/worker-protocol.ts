@@ -46,20 +46,32 @@ const ERROR_CLASSES: Record<string, new (...args: never[]) => Error> = {
   SsdpipeError, OptionError, InputError, ModelError, EngineError, FfmpegError, OutputError, AbortedError,
 };
 
+/** Built-in classes a plain cause may have (an ENOENT is an Error, a bad offset a RangeError). */
+const BUILTIN_CLASSES: Record<string, new (message?: string) => Error> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+
 /**
  * Rebuilds an error sent by serializeError as an instance of its own class (so `instanceof` and
- * the exit code still work on this side), with its code, hint, stack and causes. Anything that
- * is not an ssdpipe error comes back as a plain Error inside an EngineError.
+ * the exit code still work on this side), with its code, hint, stack and causes. A top-level
+ * error that is not an ssdpipe error comes back inside an EngineError (the worker failed in a
+ * way ssdpipe did not describe); causes keep their own class, so the chain reads as it was thrown.
  */
 export function reviveError(s: SerializedError): Error {
+  const e = reviveChain(s);
+  return e instanceof SsdpipeError ? e : new EngineError(`engine worker failed: ${s.message}`, { cause: e, hint: 'run ssdpipe doctor to check the engine' });
+}
+
+/** One error and its causes, each as its own class (built-in or ssdpipe; otherwise an Error named as sent). */
+function reviveChain(s: SerializedError): Error {
   const cls = ERROR_CLASSES[s.name];
-  const e: Error = cls ? (Object.create(cls.prototype) as Error) : new Error(s.message);
+  const e: Error = cls ? (Object.create(cls.prototype) as Error) : new (BUILTIN_CLASSES[s.name] ?? Error)(s.message);
   Object.defineProperties(e, {
     name: { value: s.name, writable: true, configurable: true },
     message: { value: s.message, writable: true, configurable: true },
     stack: { value: s.stack ?? `${s.name}: ${s.message}`, writable: true, configurable: true },
   });
   if (cls) Object.assign(e, { code: s.code, hint: s.hint, ...(s.name === 'FfmpegError' ? { stderrTail: '' } : {}) });
-  if (s.cause) Object.defineProperty(e, 'cause', { value: reviveError(s.cause), writable: true, configurable: true });
-  return cls ? e : new EngineError(`engine worker failed: ${s.message}`, { cause: e, hint: 'run ssdpipe doctor to check the engine' });
+  if (s.cause) Object.defineProperty(e, 'cause', { value: reviveChain(s.cause), writable: true, configurable: true });
+  return e;
 }

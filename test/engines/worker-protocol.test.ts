@@ -59,18 +59,20 @@ describe('engines/worker-protocol', () => {
     expect(c2).to.include({ code: 'E_INPUT_UNREADABLE', hint: 'h1', message: 'cannot decode' });
   });
 
-  // Bug (src/engines/worker-protocol.ts): reviveError wraps every non-ssdpipe error in an
-  // EngineError, causes included, so a ModelError caused by a plain Error (an ENOENT, a
-  // RangeError) comes back with an EngineError "engine worker failed: ..." as its cause instead
-  // of the original error: the cause chain changes class and message. Only the top-level error
-  // should be wrapped. Unskip when fixed.
-  it.skip('keeps a plain Error cause as a plain Error with its message (src bug: wrapped in an EngineError)', () => {
+  // Only the top-level error is wrapped: a ModelError caused by a plain Error (an ENOENT, a
+  // RangeError) keeps that error as its cause, not an EngineError "engine worker failed: ...".
+  it('keeps a plain Error cause as a plain Error with its message', () => {
     const revived = acrossWorker(new ModelError('E_WEIGHTS', 'cannot read', { cause: new RangeError('offset out of bounds') }));
     expect(revived).to.be.instanceOf(ModelError);
     const cause = revived.cause as Error;
     expect(cause).to.not.be.instanceOf(SsdpipeError);
     expect(cause.message).to.equal('offset out of bounds');
     expect(cause.name).to.equal('RangeError');
+    expect(cause).to.be.instanceOf(RangeError);
+    const deep = acrossWorker(new EngineError('run failed', { cause: new ModelError('E_WEIGHTS', 'x', { cause: new Error('ENOENT: no such file') }) }));
+    const deepCause = (deep.cause as Error).cause as Error;
+    expect(deepCause).to.not.be.instanceOf(SsdpipeError);
+    expect(deepCause).to.include({ message: 'ENOENT: no such file', name: 'Error' });
   });
 
   it('turns an error of another kind into an EngineError with the original as its cause', () => {
