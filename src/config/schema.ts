@@ -63,6 +63,25 @@ export const ENGINE_CHOICES = ['auto', 'onnx', 'tfjs'] as const;
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
 const probability = z.number().min(0).max(1);
+// The CLI gives lists and maps as one string; a pipeline file or the API may give either form.
+/** 'person, car' -> ['person', 'car']; anything else is left to the schema. */
+function splitList(v: unknown): unknown {
+  return typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v;
+}
+
+/** 'person=0.6,car=0.4' -> {person: 0.6, car: 0.4}; a pair without a number keeps its text, which the schema rejects. */
+function parseScoreMap(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  return Object.fromEntries(
+    v.split(',').map((pair) => {
+      const eq = pair.lastIndexOf('=');
+      if (eq < 0) return [pair.trim(), pair];
+      const value = pair.slice(eq + 1).trim();
+      return [pair.slice(0, eq).trim(), value !== '' && Number.isFinite(Number(value)) ? Number(value) : value];
+    }),
+  );
+}
+
 const positiveInt = z.number().int().min(1);
 
 /** Model and post-processing options. */
@@ -97,6 +116,16 @@ export const modelFields = {
     flag: '--class-agnostic',
     description: "NMS across classes instead of per class (default: the model's; .tflite SSDs are class-agnostic)",
     expected: 'true or false',
+  }),
+  classes: field(z.preprocess(splitList, z.array(z.union([z.string().min(1), z.number().int().min(0)])).min(1)).optional(), {
+    flag: '--classes <labels>',
+    description: "report only these classes: labels or class ids, comma-separated (default: all the model's classes)",
+    expected: "labels or class ids, e.g. person,car (a list in a pipeline file)",
+  }),
+  classScores: field(z.preprocess(parseScoreMap, z.record(z.string().min(1), probability)).optional(), {
+    flag: '--class-scores <label=score,...>',
+    description: 'minimum score per class, overriding --score for those classes (lowered to --track-low while tracking, as --score is)',
+    expected: 'label=score pairs with scores in [0, 1], e.g. person=0.6,car=0.4 (an object in a pipeline file)',
   }),
   softNms: field(z.boolean().default(false), {
     flag: '--soft-nms',

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { OptionError } from '../errors.js';
-import { engineFields, ffmpegFields, liveFields, modelFields, optionMeta, outputFields, trackingFields } from './schema.js';
+import { engineFields, ffmpegFields, liveFields, modelFields, optionMeta, outputFields, trackingFields, type OptionMeta } from './schema.js';
 
 /** Every option field by its API name. */
 const FIELDS: Record<string, z.ZodType> = { ...modelFields, ...trackingFields, ...liveFields, ...engineFields, ...ffmpegFields, ...outputFields };
@@ -34,8 +34,12 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, sty
     const v = (value ?? {}) as Record<string, unknown>;
     throw new OptionError(optionName('input / sources', style), issue.message, v.input !== undefined ? 'both' : 'neither');
   }
-  const leaf = fieldAt(schema, path);
-  const meta = leaf ? optionMeta.get(leaf) : undefined;
+  // A value inside a list or map option (classScores.person) is reported as the option's.
+  let meta: OptionMeta | undefined;
+  for (let n = path.length; n > 0 && !meta; n--) {
+    const f = fieldAt(schema, path.slice(0, n));
+    meta = f ? optionMeta.get(f) : undefined;
+  }
   const name = style.file || !meta ? optionName(path.join('.'), style) : longFlag(meta.flag);
   throw new OptionError(name, meta?.expected ?? issue.message.replace(/^Invalid input: expected /, ''), issue.input);
 }

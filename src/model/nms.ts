@@ -38,6 +38,8 @@ export interface NmsOptions {
 export interface MultiClassNmsOptions extends NmsOptions {
   /** true: all classes compete in one NMS; false (default): NMS per class, then the best overall. */
   classAgnostic?: boolean;
+  /** Minimum score by class id (of a candidate and of a soft-NMS survivor) in place of scoreThreshold. */
+  classScoreThresholds?: ArrayLike<number>;
 }
 
 /** Selected boxes, best first. */
@@ -104,18 +106,21 @@ export function multiClassNms(boxes: ArrayLike<number>, candidates: readonly Nms
   const boxIdx = new Int32Array(m);
   const s = new Float64Array(m);
   const cls = new Int32Array(m);
+  // Each candidate's minimum score, when classes have their own.
+  const minS = opts.classScoreThresholds ? new Float64Array(m) : undefined;
   for (let i = 0; i < m; i++) {
     boxIdx[i] = candidates[i].boxIndex;
     s[i] = candidates[i].score;
     cls[i] = opts.classAgnostic ? 0 : candidates[i].classId;
+    if (minS) minS[i] = opts.classScoreThresholds![candidates[i].classId] ?? opts.scoreThreshold;
   }
-  const order = sortedCandidates(s, opts.scoreThreshold);
+  const order = sortedCandidates(s, minS ?? opts.scoreThreshold);
   const out: { pos: number; score: number }[] = [];
   if (opts.classAgnostic || (opts.method ?? 'hard') === 'hard') {
     // Hard NMS keeps scores, so one pass in global score order, each candidate checked against
     // its own class's selections, gives the per-class result already sorted, and can stop at
     // maxDetections in total.
-    const picked = runNms(boxes, boxIdx, s, order, opts, cls);
+    const picked = runNms(boxes, boxIdx, s, order, opts, cls, minS);
     for (let k = 0; k < picked.positions.length; k++) out.push({ pos: picked.positions[k], score: picked.scores[k] });
   } else {
     // Soft-NMS per class: decayed scores reorder, so each class runs on its own, then merge.
@@ -126,7 +131,7 @@ export function multiClassNms(boxes: ArrayLike<number>, candidates: readonly Nms
       list.push(p);
     }
     for (const list of byClass.values()) {
-      const picked = runNms(boxes, boxIdx, s, Int32Array.from(list), opts);
+      const picked = runNms(boxes, boxIdx, s, Int32Array.from(list), opts, undefined, minS);
       for (let k = 0; k < picked.positions.length; k++) out.push({ pos: picked.positions[k], score: picked.scores[k] });
     }
     out.sort((a, b) => b.score - a.score || a.pos - b.pos);
@@ -135,11 +140,11 @@ export function multiClassNms(boxes: ArrayLike<number>, candidates: readonly Nms
   return out.map(({ pos, score }) => ({ boxIndex: candidates[pos].boxIndex, classId: candidates[pos].classId, score }));
 }
 
-/** Positions with score >= threshold, sorted by descending score, ties by ascending position. */
-function sortedCandidates(s: Float64Array, scoreThreshold: number): Int32Array {
+/** Positions with score >= threshold (one for all, or each position's own), sorted by descending score, ties by ascending position. */
+function sortedCandidates(s: Float64Array, scoreThreshold: number | Float64Array): Int32Array {
   let m = 0;
   const order = new Int32Array(s.length);
-  for (let i = 0; i < s.length; i++) if (s[i] >= scoreThreshold) order[m++] = i;
+  for (let i = 0; i < s.length; i++) if (s[i] >= (typeof scoreThreshold === 'number' ? scoreThreshold : scoreThreshold[i])) order[m++] = i;
   return order.subarray(0, m).sort((a, b) => s[b] - s[a] || a - b);
 }
 
@@ -152,8 +157,9 @@ interface Picked {
  * NMS over candidate positions `order` (sorted best first). Position p's box is row boxIdx[p]
  * of boxes, its score s[p]. s is left unchanged (soft-NMS decays a copy). Hard NMS only:
  * with cls, a candidate is only suppressed by selected candidates of its own class cls[p].
+ * Soft-NMS only: with minS, position p is dropped when decayed below minS[p] (else scoreThreshold).
  */
-function runNms(boxes: ArrayLike<number>, boxIdx: Int32Array, s: Float64Array, order: Int32Array, opts: NmsOptions, cls?: Int32Array): Picked {
+function runNms(boxes: ArrayLike<number>, boxIdx: Int32Array, s: Float64Array, order: Int32Array, opts: NmsOptions, cls?: Int32Array, minS?: Float64Array): Picked {
   const m = order.length;
   const cap = Math.max(0, Math.min(m, opts.maxDetections));
   // Candidates' coordinates and areas gathered once into contiguous arrays (cache friendly).
@@ -233,7 +239,7 @@ function runNms(boxes: ArrayLike<number>, boxIdx: Int32Array, s: Float64Array, o
         if (iou > thr) continue;
         if (iou > 0) {
           cur[k] *= Math.exp((-iou * iou) / sigma);
-          if (cur[k] < minScore) continue;
+          if (cur[k] < (minS ? minS[order[k]] : minScore)) continue;
         }
         // Equal decayed scores: ties go to the lower input position, as in hard NMS.
         if (cur[k] > nextScore || (cur[k] === nextScore && order[k] < order[alive[next]])) {

@@ -21,7 +21,7 @@ import { liveSource, isStatusRecord, type LiveEvent } from '../sources/live-sour
 import { probeInput } from '../sources/probe.js';
 import type { StatusRecord } from '../sources/reconnect-policy.js';
 import { resolveTrackerOptions, type ResolvedTrackerOptions } from '../tracking/byte-tracker.js';
-import { inFlightLimit, resolveDetectOptions, resolvePostprocess, type DetectOptions } from './options.js';
+import { inFlightLimit, lowerForTracker, resolveDetectOptions, resolvePostprocess, type DetectOptions } from './options.js';
 import { resolveSources, type SessionSource, type SourceInput } from './sources.js';
 
 /** Everything a detection run holds open: its sources, the model on its engine. */
@@ -81,9 +81,9 @@ export async function openDetection(inputs: SourceInput | readonly SourceInput[]
   const onGpu = pick.gpu || engine.backend === 'cuda';
   const batch = requested === 'auto' ? (onGpu ? DEFAULTS.gpuBatch : 1) : requested;
   const tracker = options.track ? trackerOptions(options) : null;
-  const postprocess = resolvePostprocess(options, descriptor);
+  const resolved = resolvePostprocess(options, descriptor);
   // The tracker's second stage needs the detections down to its low threshold.
-  if (tracker) postprocess.scoreThreshold = Math.min(postprocess.scoreThreshold, tracker.lowThreshold);
+  const postprocess = tracker ? lowerForTracker(resolved, tracker.lowThreshold) : resolved;
   const detector = new SsdDetector(descriptor, engine, postprocess);
 
   return {

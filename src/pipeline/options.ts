@@ -34,6 +34,10 @@ export interface ResolvedPostprocess {
   maxDetections: number;
   classAgnostic: boolean;
   nms: 'hard' | 'soft-gaussian';
+  /** Classes to report, by label or class id (checked against the model's labels when the detector is built). */
+  classes?: readonly (string | number)[];
+  /** Minimum score by label or class id, in place of scoreThreshold. */
+  classScores?: Readonly<Record<string, number>>;
 }
 
 /** In-flight frame limit for flow control: up to maxInFlight frames and maxInFlightBytes, never
@@ -44,12 +48,27 @@ export function inFlightLimit(width: number, height: number, batch: number): num
 }
 
 /** Merges the user's thresholds over the model's defaults. */
-export function resolvePostprocess(o: Partial<Pick<ResolvedDetectOptions, 'score' | 'iou' | 'maxDetections' | 'classAgnostic' | 'softNms'>>, d: ModelDescriptor): ResolvedPostprocess {
+export function resolvePostprocess(
+  o: Partial<Pick<ResolvedDetectOptions, 'score' | 'iou' | 'maxDetections' | 'classAgnostic' | 'softNms' | 'classes' | 'classScores'>>,
+  d: ModelDescriptor,
+): ResolvedPostprocess {
   return {
     scoreThreshold: o.score ?? d.postprocess.scoreThreshold,
     iouThreshold: o.iou ?? d.postprocess.iouThreshold,
     maxDetections: o.maxDetections ?? d.postprocess.maxDetections,
     classAgnostic: o.classAgnostic ?? d.postprocess.classAgnostic ?? false,
     nms: o.softNms ? 'soft-gaussian' : 'hard',
+    ...(o.classes !== undefined ? { classes: o.classes } : {}),
+    ...(o.classScores !== undefined ? { classScores: o.classScores } : {}),
+  };
+}
+
+/** The post-processing a tracker needs: every threshold, per class too, lowered to its low threshold (its second stage uses those detections). */
+export function lowerForTracker(p: ResolvedPostprocess, lowThreshold: number): ResolvedPostprocess {
+  const low = (s: number): number => Math.min(s, lowThreshold);
+  return {
+    ...p,
+    scoreThreshold: low(p.scoreThreshold),
+    ...(p.classScores ? { classScores: Object.fromEntries(Object.entries(p.classScores).map(([k, s]) => [k, low(s)])) } : {}),
   };
 }

@@ -30,12 +30,23 @@ describe('config/validate', () => {
       [{ maxWaitMs: -1 }, 'option --max-wait-ms: expected a number >= 0, received -1'],
       [{ softNms: 'yes' }, 'option --soft-nms: expected true or false, received "yes"'],
       [{ ffmpegPath: '' }, 'option --ffmpeg: expected a path to an ffmpeg binary, received ""'],
+      // A bad entry inside a list or map option is reported as the option's.
+      [{ classes: 'person,,car' }, 'option --classes: expected labels or class ids, e.g. person,car (a list in a pipeline file), received ""'],
+      [{ classes: [] }, 'option --classes: expected labels or class ids, e.g. person,car (a list in a pipeline file), received []'],
+      [{ classScores: 'person=1.5' }, 'option --class-scores: expected label=score pairs with scores in [0, 1], e.g. person=0.6,car=0.4 (an object in a pipeline file), received 1.5'],
+      [{ classScores: 'person:0.5' }, 'option --class-scores: expected label=score pairs with scores in [0, 1], e.g. person=0.6,car=0.4 (an object in a pipeline file), received "person:0.5"'],
     ];
     for (const [value, error] of table) {
       it(`${JSON.stringify(value)} -> ${error}`, () => {
         expect(message(() => parseOptions(detectOptionsSchema, value))).to.equal(error);
       });
     }
+
+    it('--classes and --class-scores as the CLI gives them (one string) and as a file or the API does', () => {
+      expect(parseOptions(detectOptionsSchema, { classes: 'person, car,3', classScores: 'person=0.6, car=.4' })).to.deep.include({ classes: ['person', 'car', '3'], classScores: { person: 0.6, car: 0.4 } });
+      expect(parseOptions(detectOptionsSchema, { classes: ['person', 3], classScores: { person: 0.6 } })).to.deep.include({ classes: ['person', 3], classScores: { person: 0.6 } });
+      expect(message(() => parseOptions(pipelineFileSchema, { input: 'a', classScores: { person: 2 } }, { file: 'pipelines/x.json' }))).to.match(/^option classScores\.person in pipelines\/x\.json: expected label=score pairs .*, received 2$/);
+    });
 
     it('run() outputs too', () => {
       expect(message(() => parseOptions(runOptionsSchema, { jsonl: '' }))).to.equal('option --jsonl: expected a file path or -, received ""');

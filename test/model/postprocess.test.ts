@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ModelError, OptionError } from '../../src/errors.js';
 import { readDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
-import { createPostprocessor, decodeDetections, type DecodeOptions, type ModelDetection, type PostprocessContext } from '../../src/model/postprocess.js';
+import { createPostprocessor, decodeDetections, resolveClassOptions, type DecodeOptions, type ModelDetection, type PostprocessContext } from '../../src/model/postprocess.js';
 
 const logit = (p: number): number => Math.log(p / (1 - p));
 
@@ -193,5 +193,97 @@ describe('createPostprocessor', () => {
     expect(() => createPostprocessor(face, { maxDetections: 0 })).to.throw(OptionError, /--max-detections/);
     expect(() => createPostprocessor(face, { nms: 'fast' as never })).to.throw(OptionError, /nms/);
     expect(() => createPostprocessor({ ...face, labels: ['a'] })).to.throw(ModelError, /labels/);
+  });
+});
+
+describe('class filter and per-class score thresholds', () => {
+  const ids = (m: [number, number][]): ReadonlyMap<number, number> => new Map(m);
+
+  it('classes: only the listed columns are read, before NMS (a filtered cat no longer suppresses the dog)', () => {
+    expectDetections(decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.4, classes: [2] })), [
+      { classId: 2, label: 'dog', score: 0.7, box: BOX_A2 },
+      { classId: 2, label: 'dog', score: 0.5, box: BOX_A1 },
+    ]);
+    // class-agnostic: without the cat on a0 the dog on a1 survives
+    expectDetections(decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.4, classes: [2], classAgnostic: true })), [
+      { classId: 2, label: 'dog', score: 0.7, box: BOX_A2 },
+      { classId: 2, label: 'dog', score: 0.5, box: BOX_A1 },
+    ]);
+    expectDetections(decodeDetections(ENC, LOGITS, 1, ctx(), opts({ classes: [1] })), [{ classId: 1, label: 'cat', score: 0.9, box: BOX_A0 }]);
+    // a filtered column is never read: +Infinity there would otherwise be a score-1 detection
+    const poisoned = LOGITS.slice();
+    poisoned[9 + 3 * 0 + 2] = Infinity;
+    expect(decodeDetections(ENC, poisoned, 1, ctx(), opts({ classes: [1] })).map((d) => d.label)).to.deep.equal(['cat']);
+  });
+
+  it('classScores: a class\'s own threshold, lower or higher than scoreThreshold', () => {
+    // dog down to 0.45 brings the dog on a1 (0.5); the cat keeps 0.6
+    expectDetections(decodeDetections(ENC, LOGITS, 1, ctx(), opts({ classScores: ids([[2, 0.45]]) })), [
+      { classId: 1, label: 'cat', score: 0.9, box: BOX_A0 },
+      { classId: 2, label: 'dog', score: 0.7, box: BOX_A2 },
+      { classId: 2, label: 'dog', score: 0.5, box: BOX_A1 },
+    ]);
+    // cat up to 0.95: no cat
+    expectDetections(decodeDetections(ENC, LOGITS, 1, ctx(), opts({ classScores: ids([[1, 0.95]]) })), [{ classId: 2, label: 'dog', score: 0.7, box: BOX_A2 }]);
+    // without NMS: cat 0.9 >= 0.85 kept, cat 0.8 not; dog 0.7 and 0.5 at the global 0.5
+    const noNms = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.5, iouThreshold: 1, classScores: ids([[1, 0.85]]) }));
+    expect(noNms.map((d) => [d.label, Math.round(d.score * 100) / 100])).to.deep.equal([['cat', 0.9], ['dog', 0.7], ['dog', 0.5]]);
+  });
+
+  it('classScores with softmax: each column against its own threshold', () => {
+    const logits = new Float32Array([0, Math.log(8), 0, 0, 0, 0, 0, 0, Math.log(3)]); // cat 0.8 on a0, dog 0.6 on a2, 1/3 on a1
+    const softmax = ctx({ scores: { activation: 'softmax', backgroundClass: 0 } });
+    const enc = new Float32Array(12);
+    expectDetections(decodeDetections(enc, logits, 0, softmax, opts({ scoreThreshold: 0.7, classScores: ids([[2, 0.5]]) })), [
+      { classId: 1, label: 'cat', score: 0.8, box: BOX_A0 },
+      { classId: 2, label: 'dog', score: 0.6, box: [0.15, 0.15, 0.25, 0.25] },
+    ]);
+    // dog down to 0.3 lets a1's 1/3 in; cat up to 0.9 drops the cat
+    expectDetections(decodeDetections(enc, logits, 0, softmax, opts({ scoreThreshold: 0.7, classScores: ids([[1, 0.9], [2, 0.3]]) })), [
+      { classId: 2, label: 'dog', score: 0.6, box: [0.15, 0.15, 0.25, 0.25] },
+      { classId: 2, label: 'dog', score: 1 / 3, box: BOX_A1 },
+    ]);
+  });
+
+  it('soft-NMS drops a candidate decayed below its class\'s threshold', () => {
+    // the cat on a1 decays to 0.2097: kept at the global 0.2, dropped at cat >= 0.3
+    const dets = decodeDetections(ENC, LOGITS, 1, ctx(), opts({ scoreThreshold: 0.2, iouThreshold: 1, nms: 'soft-gaussian', sigma: 0.5, classScores: ids([[1, 0.3]]) }));
+    expectDetections(dets, [
+      { classId: 1, label: 'cat', score: 0.9, box: BOX_A0 },
+      { classId: 2, label: 'dog', score: 0.7, box: BOX_A2 },
+      { classId: 2, label: 'dog', score: 0.5, box: BOX_A1 },
+    ]);
+  });
+});
+
+describe('createPostprocessor: classes and classScores by label, checked when built', () => {
+  const face = readDescriptor(resolveDescriptorPath('face'));
+  const coco = { name: 'coco-like', labels: [null, 'person', 'car', null, 'dog'], scores: { activation: 'sigmoid' as const, backgroundClass: 0 } };
+
+  it('resolves labels, labels in another case and class ids to score columns', () => {
+    expect(resolveClassOptions(coco, { classes: ['person', 'Car', '4', 2] })).to.deep.equal({ classes: [1, 2, 4] });
+    expect(resolveClassOptions(coco, { classScores: { person: 0.6, dog: 0.4, 2: 0.3 } }).classScores).to.deep.equal(new Map([[2, 0.3], [1, 0.6], [4, 0.4]]));
+    expect(resolveClassOptions(coco, {})).to.deep.equal({});
+  });
+
+  it('an unknown label, a null or background column is an OptionError naming it and listing the model\'s labels', () => {
+    const labels = /person \(1\), car \(2\), dog \(4\)/;
+    expect(() => resolveClassOptions(coco, { classes: ['person', 'bus'] })).to.throw(OptionError, /--classes.*coco-like.*"bus"/).with.property('message').that.matches(labels);
+    expect(() => resolveClassOptions(coco, { classScores: { cat: 0.5 } })).to.throw(OptionError, /--class-scores.*"cat"/).with.property('message').that.matches(labels);
+    for (const bad of [0, 3, 5, -1, 1.5, '0']) expect(() => resolveClassOptions(coco, { classes: [bad] }), String(bad)).to.throw(OptionError, /--classes/);
+    expect(() => resolveClassOptions(coco, { classScores: { person: 1.5 } })).to.throw(OptionError, /--class-scores: expected scores in \[0, 1\], received "person=1.5"/);
+    expect(() => resolveClassOptions(coco, { classes: [] })).to.throw(OptionError, /--classes/);
+  });
+
+  it('the face model: --classes face and --class-scores face=... on its outputs', () => {
+    const A = 5118;
+    const enc = new Float32Array(A * 4);
+    const logits = new Float32Array(A * 3).fill(-8);
+    logits[3072 * 3 + 1] = logit(0.95);
+    logits[100 * 3 + 1] = logit(0.7);
+    expect(createPostprocessor(face, { classes: ['face'] })(enc, logits, 0).map((d) => d.score)).to.have.length(2);
+    expect(createPostprocessor(face, { classScores: { face: 0.9 } })(enc, logits, 0).map((d) => Math.round(d.score * 100))).to.deep.equal([95]);
+    expect(createPostprocessor(face, { scoreThreshold: 0.99, classScores: { 1: 0.6 } })(enc, logits, 0)).to.have.length(2);
+    expect(() => createPostprocessor(face, { classes: ['person'] })).to.throw(OptionError, /--classes: expected a label or class id of model face: face \(1\), received "person"/);
   });
 });

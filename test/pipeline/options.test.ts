@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { SsdpipeError } from '../../src/errors.js';
 import { DEFAULTS } from '../../src/config/schema.js';
-import { inFlightLimit, resolveDetectOptions, resolvePostprocess, resolveRunOptions } from '../../src/pipeline/options.js';
+import { inFlightLimit, lowerForTracker, resolveDetectOptions, resolvePostprocess, resolveRunOptions } from '../../src/pipeline/options.js';
 import { readDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
 
 describe('pipeline options', () => {
@@ -35,5 +35,12 @@ describe('pipeline options', () => {
     const d = readDescriptor(resolveDescriptorPath('face'));
     expect(resolvePostprocess({}, d)).to.deep.equal({ scoreThreshold: 0.5, iouThreshold: 0.5, maxDetections: 100, classAgnostic: false, nms: 'hard' });
     expect(resolvePostprocess({ score: 0.7, softNms: true }, d)).to.include({ scoreThreshold: 0.7, nms: 'soft-gaussian' });
+    expect(resolvePostprocess({ classes: ['face'], classScores: { face: 0.8 } }, d)).to.deep.include({ classes: ['face'], classScores: { face: 0.8 } });
+  });
+
+  it('lowers every threshold, per class too, to the tracker\'s low threshold', () => {
+    const p = resolvePostprocess({ score: 0.5, classScores: { face: 0.8, 2: 0.05 } }, readDescriptor(resolveDescriptorPath('face')));
+    expect(lowerForTracker(p, 0.1)).to.deep.include({ scoreThreshold: 0.1, classScores: { face: 0.1, 2: 0.05 } });
+    expect(p.classScores).to.deep.equal({ face: 0.8, 2: 0.05 });
   });
 });
