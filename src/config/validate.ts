@@ -41,7 +41,7 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, sty
     meta = f ? optionMeta.get(f) : undefined;
   }
   const name = style.file || !meta ? optionName(path.join('.'), style) : longFlag(meta.flag);
-  throw new OptionError(name, meta?.expected ?? issue.message.replace(/^Invalid input: expected /, ''), issue.input);
+  throw new OptionError(name, meta?.expected ?? expectedOf(issue), issue.input);
 }
 
 /** Checks one option by its API name, e.g. checkOption('threads', 4): the same rule and words everywhere. */
@@ -50,8 +50,47 @@ export function checkOption<T>(key: keyof typeof FIELDS & string, value: T): T {
   const r = schema.safeParse(value);
   if (r.success) return value;
   const meta = optionMeta.get(schema);
-  throw new OptionError(meta ? longFlag(meta.flag) : key, meta?.expected ?? r.error.issues[0].message, value);
+  throw new OptionError(meta ? longFlag(meta.flag) : key, meta?.expected ?? expectedOf(r.error.issues[0]), value);
 }
+
+/**
+ * What a field without CLI metadata expects, in the words OptionMeta.expected uses ('a non-empty
+ * string', 'a number >= 0'), from the zod issue's code and bounds: zod's own message ("Too small:
+ * expected string to have >=1 characters") would read "expected Too small: expected ...".
+ */
+function expectedOf(issue: z.core.$ZodIssue): string {
+  const kind = (origin: string): string => NOUNS[origin] ?? `a ${origin}`;
+  switch (issue.code) {
+    case 'invalid_type':
+      return kind(issue.expected);
+    case 'too_small': {
+      const min = Number(issue.minimum);
+      const op = issue.inclusive ? '>=' : '>';
+      if (issue.origin === 'string') return min <= 1 ? 'a non-empty string' : `a string of at least ${min} characters`;
+      if (issue.origin === 'array' || issue.origin === 'set') return min <= 1 ? 'a non-empty list' : `a list of at least ${min} items`;
+      return `${kind(issue.origin)} ${op} ${min}`;
+    }
+    case 'too_big': {
+      const max = Number(issue.maximum);
+      const op = issue.inclusive ? '<=' : '<';
+      if (issue.origin === 'string') return `a string of at most ${max} characters`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `a list of at most ${max} items`;
+      return `${kind(issue.origin)} ${op} ${max}`;
+    }
+    case 'invalid_value':
+      return issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'not_multiple_of':
+      return `a multiple of ${String(issue.divisor)}`;
+    default:
+      return issue.message.replace(/^Invalid input: expected /, '');
+  }
+}
+
+/** zod's type names as OptionMeta.expected words them. */
+const NOUNS: Record<string, string> = {
+  string: 'a string', number: 'a number', int: 'an integer', bigint: 'an integer', boolean: 'true or false',
+  array: 'a list', set: 'a list', object: 'an object', date: 'a date',
+};
 
 /** '--score <0..1>' -> '--score'. */
 export function longFlag(flag: string): string {

@@ -91,13 +91,14 @@ describe('config/validate', () => {
       });
     }
 
-    // Bug (src/config/validate.ts): a field without CLI metadata (a pipeline source's `input` or
-    // `name`, the file's own `input`) falls back to zod's raw issue text, which reads "expected
-    // Too small: expected string to have >=1 characters, received """. Unskip when fixed.
-    it.skip('a field without CLI metadata still reads "expected <what>, received <value>" (src bug: zod\'s raw text)', () => {
+    // A field without CLI metadata (a pipeline source's `input` or `name`, the file's own
+    // `input`) is worded from the zod issue, not with zod's raw text ("expected Too small: ...").
+    it('a field without CLI metadata still reads "expected <what>, received <value>"', () => {
       const m = message(() => parseOptions(pipelineFileSchema, { sources: [{ input: 'a' }, { input: '' }] }, style));
       expect(m).to.match(/^option sources\.1\.input in pipelines\/x\.json: expected [^:]+, received ""$/);
       expect(m).to.not.match(/Too small|expected .*expected/);
+      expect(m).to.equal('option sources.1.input in pipelines/x.json: expected a non-empty string, received ""');
+      expect(message(() => parseOptions(pipelineFileSchema, { input: 3 }, style))).to.equal('option input in pipelines/x.json: expected a string, received 3');
     });
 
     it('fills in the defaults and keeps the file\'s own fields', () => {
