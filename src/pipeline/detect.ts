@@ -19,6 +19,7 @@ import { fileSource } from '../sources/file-source.js';
 import { FlowControl } from '../sources/flow-control.js';
 import { liveSource, isStatusRecord, type LiveEvent } from '../sources/live-source.js';
 import { probeInput } from '../sources/probe.js';
+import type { SourceReport } from '../sources/source-report.js';
 import type { StatusRecord } from '../sources/reconnect-policy.js';
 import { resolveTrackerOptions, type ResolvedTrackerOptions } from '../tracking/byte-tracker.js';
 import { inFlightLimit, lowerForTracker, resolveDetectOptions, resolvePostprocess, type DetectOptions } from './options.js';
@@ -58,6 +59,8 @@ export interface SessionStream {
   decoded(source: string): number;
   /** Live frames replaced by a fresher one before the model could take them, per source. */
   dropped(source: string): number;
+  /** What each file source found when it ended: frames declared and decoded, truncation, damage. */
+  reports(): SourceReport[];
 }
 
 /**
@@ -116,12 +119,14 @@ function openStream(p: StreamParts): SessionStream {
   const received = new Map<string, number>();
   const dropped = new Map<string, number>();
   const count = (m: Map<string, number>, id: string): void => void m.set(id, (m.get(id) ?? 0) + 1);
+  const reports: SourceReport[] = [];
   const fileFrames = p.sources
     .filter((s) => !s.live)
     .map((s) => {
       const flow = new FlowControl(inFlightLimit(s.info!.width, s.info!.height, batch));
       flows.set(s.id, flow);
-      return fileSource(s.input, { sourceId: s.id, flow, framePool: p.framePool, info: s.info, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
+      const onReport = (r: SourceReport): void => void reports.push(r);
+      return fileSource(s.input, { sourceId: s.id, flow, framePool: p.framePool, info: s.info, onReport, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
         untilAborted(p.stop),
       );
     });
@@ -176,6 +181,7 @@ function openStream(p: StreamParts): SessionStream {
     },
     decoded: (source) => received.get(source) ?? 0,
     dropped: (source) => dropped.get(source) ?? 0,
+    reports: () => [...reports],
   };
 }
 

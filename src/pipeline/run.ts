@@ -1,8 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tap, type Subscription } from 'rxjs';
 import { bytePool } from '../buffer-pool.js';
 import { OptionError, OutputError } from '../errors.js';
+import { checkOutputPath, createOutputDirs } from '../files/output-paths.js';
 import { writeSinks } from '../operators/write-sinks.js';
 import { isFrameRecord } from '../records.js';
 import { openAnnotatedVideo } from '../sinks/annotated-video.js';
@@ -13,6 +14,7 @@ import { forSource, type Sink } from '../sinks/sink.js';
 import { StatusLine } from '../sinks/status-line.js';
 import { openDetection, type DetectionSession } from './detect.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
+import type { SourceReport } from '../sources/source-report.js';
 import type { SessionSource, SourceInput } from './sources.js';
 import { formatSource, StatsCollector, type RunSummary } from './stats.js';
 
@@ -57,6 +59,7 @@ export async function run(inputs: SourceInput | readonly SourceInput[], runOptio
     ended: outcome.ended,
     sources: ids,
     per_source: stats.sourceSummaries(ids, outcome.dropped),
+    inputs: outcome.reports,
   });
   if (statsPath) await writeStats(statsPath, summary);
   return summary;
@@ -93,14 +96,15 @@ async function openOutputs(session: DetectionSession, o: { jsonl?: string; video
 
 function openVideo(session: DetectionSession, source: SessionSource, file: string): Promise<Sink> {
   if (source.live || !source.info) return Promise.resolve(openLiveVideo({ path: file, ffmpegPath: session.ffmpegPath }));
-  const { width, height, fps } = source.info;
-  return openAnnotatedVideo({ path: file, width, height, fps, ffmpegPath: session.ffmpegPath });
+  const { width, height, fps, isImage } = source.info;
+  return openAnnotatedVideo({ path: file, width, height, fps, stillImage: isImage, ffmpegPath: session.ffmpegPath });
 }
 
 /** How the record stream ended, and each source's frames lost. */
 interface Outcome {
   ended: RunSummary['ended'];
   dropped(source: string): number;
+  reports: SourceReport[];
 }
 
 /**
@@ -139,7 +143,7 @@ function pump(
       clearTimeout(durationTimer);
       signal?.removeEventListener('abort', onAbort);
       display.finish();
-      if (err === undefined) resolve({ ended, dropped });
+      if (err === undefined) resolve({ ended, dropped, reports: running.reports() });
       else reject(err);
     };
     // Stopping: the decoders stop at once; what they already produced may drain for a while.
@@ -221,6 +225,8 @@ function checkOutputs(sources: readonly SessionSource[], o: { jsonl?: string; vi
   check('--jsonl', o.jsonl);
   check('--video', o.video);
   check('--stats', o.stats);
+  // The stats file is written at the end: find out now, before decoding, if it cannot be.
+  if (o.stats) checkOutputPath('stats', o.stats);
   for (const s of sources) {
     check(`outputs.jsonl of ${s.id}`, s.outputs?.jsonl);
     check(`outputs.video of ${s.id}`, s.outputs?.video);
@@ -231,9 +237,11 @@ function checkOutputs(sources: readonly SessionSource[], o: { jsonl?: string; vi
 }
 
 async function writeStats(file: string, summary: RunSummary): Promise<void> {
+  // Checked like every output: a place that cannot be written fails at once, folders are made one level at a time.
+  const target = checkOutputPath('stats', file);
   try {
-    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    await writeFile(file, JSON.stringify(summary, null, 2) + '\n');
+    await createOutputDirs(target);
+    await writeFile(target.path, JSON.stringify(summary, null, 2) + '\n');
   } catch (cause) {
     throw new OutputError(`cannot write stats to ${file}: ${(cause as Error).message}`, { cause });
   }

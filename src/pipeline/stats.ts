@@ -1,5 +1,6 @@
 import type { FrameDetections, FrameTimings } from '../detection.js';
 import type { PipelineEvent } from '../records.js';
+import type { SourceReport } from '../sources/source-report.js';
 
 /** Per-stage timing summary in milliseconds per frame. */
 export interface StageStats {
@@ -28,6 +29,8 @@ export interface RunSummary {
   sources: string[];
   /** Per source: frames, detections, live state and scheduling (see SourceSummary). */
   per_source: SourceSummary[];
+  /** File inputs that ended: frames declared vs decoded, truncation and damage (see SourceReport). */
+  inputs: SourceReport[];
 }
 
 /** One source's part of the summary (and of the live status line). */

@@ -31,9 +31,14 @@ describe('pipeline/run: live sources', function () {
     const all = path.join(media.dir, 'live', 'all.jsonl');
     const own = path.join(media.dir, 'live', 'b.jsonl');
     const stats = path.join(media.dir, 'live', 'stats.json');
-    // Kill camera A a few seconds in and bring it back at another size.
+    // Once camera A's frames reach the JSONL, kill it and bring it back at another size.
     const restart = (async () => {
-      await new Promise((r) => setTimeout(r, 4000));
+      const t0 = Date.now();
+      while (Date.now() - t0 < 10_000) {
+        await new Promise((r) => setTimeout(r, 200));
+        const text = await readFile(all, 'utf8').catch(() => '');
+        if (text.split('\n').filter((l) => l.includes('"type":"frame"') && l.includes('"source":"cam-a"')).length >= 5) break;
+      }
       await camA!.kill();
       await new Promise((r) => setTimeout(r, 1000));
       await camA!.restart({ width: 352, height: 288 });
@@ -44,7 +49,7 @@ describe('pipeline/run: live sources', function () {
         { input: camB!.url, outputs: { jsonl: own } },
         clip,
       ],
-      { jsonl: all, stats, duration: 14, stallTimeout: 2, batch: 2, maxWaitMs: 20 },
+      { jsonl: all, stats, duration: 18, stallTimeout: 2, batch: 2, maxWaitMs: 20 },
     );
     await restart;
     const text = await readFile(all, 'utf8');

@@ -18,7 +18,7 @@ describe('StatsCollector', () => {
       s.record({ frame, detections: [], timings: { inference: 10, preprocess: i < 49 ? 1 : 100 } });
     }
     now = 2000;
-    const sum = s.summary({ dropped: 3, model: 'face', engine: 'onnx', backend: 'cpu', batch: 4, ended: 'complete', sources: ['a'], per_source: s.sourceSummaries(['a'], () => 3) });
+    const sum = s.summary({ dropped: 3, model: 'face', engine: 'onnx', backend: 'cpu', batch: 4, ended: 'complete', sources: ['a'], per_source: s.sourceSummaries(['a'], () => 3), inputs: [] });
     expect(sum.per_source).to.deep.equal([{ source: 'a', frames: 50, detections: 0, dropped: 3, fps: 25 }]);
     expect(sum.frames).to.equal(50);
     expect(sum.fps).to.equal(25);
