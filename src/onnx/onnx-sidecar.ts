@@ -111,10 +111,15 @@ export function buildOnnxSidecar(d: ModelDescriptor, graph: SsdGraph, layout: On
   };
 }
 
-/** Pretty JSON with arrays of numbers on one line, so each anchor takes one line. */
+/**
+ * Pretty JSON with arrays of numbers on one line, so each anchor takes one line. The pattern
+ * matches whole JSON strings first and keeps them as they are: a description that reads
+ * "scales [ 10, 10, 5, 5 ]" is text, not an array, and must round-trip unchanged.
+ */
 export function formatSidecar(sidecar: OnnxSidecar): string {
   const text = JSON.stringify(sidecar, null, 2);
-  return `${text.replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, items: string) => `[${items.split(/,\s*/).join(', ')}]`)}\n`;
+  const stringOrNumberList = /"(?:[^"\\]|\\.)*"|\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g;
+  return `${text.replace(stringOrNumberList, (match, items: string | undefined) => (items === undefined ? match : `[${items.split(/,\s*/).join(', ')}]`))}\n`;
 }
 
 /** Shortest decimal that reads back as the same float32 (keeps the JSON small). */

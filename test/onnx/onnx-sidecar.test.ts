@@ -92,12 +92,17 @@ describe('onnx/onnx-sidecar', () => {
     expect(JSON.parse(formatSidecar(s)).description).to.equal('anchors [1,2,\n3] and [4]');
   });
 
-  // Bug (src/onnx/onnx-sidecar.ts): formatSidecar's regex also rewrites number lists inside
-  // strings, so a descriptor whose description reads "scales [ 10, 10, 5, 5 ]" is written as
-  // "scales [10, 10, 5, 5]": the sidecar no longer says what the descriptor said. Unskip when fixed.
-  it.skip('formatSidecar round-trips strings holding spaced number lists (src bug: rewritten)', () => {
+  // Number lists inside strings are text: "scales [ 10, 10, 5, 5 ]" in a description must be
+  // written as the descriptor said it, not compacted like an array.
+  it('formatSidecar round-trips strings holding spaced number lists', () => {
     const s = buildOnnxSidecar(face, FACE_GRAPH, 'nhwc', 'face.onnx');
     s.description = 'scales [ 10, 10, 5, 5 ], pads [1,  2]';
     expect(JSON.parse(formatSidecar(s)).description).to.equal('scales [ 10, 10, 5, 5 ], pads [1,  2]');
+    // Escaped quotes and backslashes do not end a string early; labels are strings too.
+    s.description = 'a \\"quoted\\" [ 1, 2 ] and a backslash \\\\ [ 3,  4 ]';
+    s.labels = ['[ 1, 2 ]', null, 'x'];
+    const text = formatSidecar(s);
+    expect(JSON.parse(text)).to.deep.equal(s);
+    expect(text).to.include('"shape": [-1, 512, 512, 3]');
   });
 });
