@@ -1,4 +1,6 @@
-export { detect, openDetection, type DetectionSession } from './pipeline/detect.js';
+export { detect, openDetection, type DetectionSession, type SessionStream } from './pipeline/detect.js';
+export { resolveSources, type SourceInput, type SessionSource, type SourceOutputs } from './pipeline/sources.js';
+export { isFrameRecord, type PipelineRecord, type PipelineEvent } from './records.js';
 export { run } from './pipeline/run.js';
 export type { DetectOptions, RunOptions } from './pipeline/options.js';
 export { loadPipelineSpec, parsePipelineSpec, type PipelineRun } from './pipeline/spec.js';
@@ -16,7 +18,7 @@ export {
   type ResolvedRunOptions,
 } from './config/schema.js';
 export { parseOptions } from './config/validate.js';
-export { formatSummary, StatsCollector, type RunSummary } from './pipeline/stats.js';
+export { formatSummary, StatsCollector, type RunSummary, type SourceSummary } from './pipeline/stats.js';
 export { SsdDetector, type PreparedBatch } from './inference/detector.js';
 export { loadModel, listBundledModels, DEFAULT_MODEL, type LoadedModel } from './model-io/load-model.js';
 export { exportOnnx } from './model-io/export-onnx.js';
@@ -27,6 +29,12 @@ export { batchFrames, type BatchOptions } from './operators/batch-frames.js';
 export { prepareBatches } from './operators/prepare-batches.js';
 export { inferBatches } from './operators/infer-batches.js';
 export { writeSinks } from './operators/write-sinks.js';
+export { trackObjects } from './operators/track-objects.js';
+export { freshestFrames, type FreshestFramesOptions } from './operators/freshest-frames.js';
+export { ByteTracker, type TrackerOptions } from './tracking/byte-tracker.js';
+export type { TrackRecord } from './tracking/track-record.js';
+export { liveSource, type LiveSourceOptions } from './sources/live-source.js';
+export type { StatusRecord } from './sources/reconnect-policy.js';
 export { fileSource } from './sources/file-source.js';
 export { probeInput, type MediaInfo } from './sources/probe.js';
 export { FlowControl } from './sources/flow-control.js';
