@@ -26,7 +26,8 @@ export function onnxCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * sha256 (hex) over everything that shapes the generated model: a format version, the input
- * layout and opset, the graph's sizes, every layer's attributes, weights and biases, and the heads.
+ * layout and opset, the graph's sizes, every layer's attributes (dilation and clip included),
+ * weights and biases, and the heads.
  */
 export function onnxCacheKey(graph: SsdGraph, opts: BuildOnnxOptions): string {
   const h = createHash('sha256');
@@ -40,8 +41,9 @@ export function onnxCacheKey(graph: SsdGraph, opts: BuildOnnxOptions): string {
   for (const l of graph.layers) {
     json([l.name, l.input, l.kind, l.kernel, l.stride, l.inChannels, l.outChannels, l.activation,
       l.inHeight, l.inWidth, l.outHeight, l.outWidth, l.pads, l.weights.length, l.bias.length,
-      // Only when present, so graphs without clips keep their keys.
-      ...(l.clip ? [l.clip] : [])]);
+      // Only when present (dilation: when not 1), so graphs without them keep their keys. A clip
+      // is a pair and a dilation a number, so neither can be read as the other.
+      ...(l.clip ? [l.clip] : []), ...(l.dilation !== undefined && l.dilation !== 1 ? [l.dilation] : [])]);
     h.update(new Uint8Array(l.weights.buffer, l.weights.byteOffset, l.weights.byteLength));
     h.update(new Uint8Array(l.bias.buffer, l.bias.byteOffset, l.bias.byteLength));
   }

@@ -6,7 +6,7 @@ import { loadOrBuildOnnxModel, onnxCacheDir, onnxCacheKey, pruneOnnxCache } from
 import { createOnnxEngine, type OnnxEngine } from '../../src/engines/onnx.js';
 import { buildOnnxModel, DEFAULT_ONNX_OPSET } from '../../src/onnx/onnx-graph.js';
 import { loadModel } from '../../src/model-io/load-model.js';
-import type { SsdGraph } from '../../src/model/ssd-graph.js';
+import type { ConvLayer, SsdGraph } from '../../src/model/ssd-graph.js';
 import { maxAbsDiff, randomFrames } from '../helpers/arrays.js';
 
 const DAY = 24 * 3600_000;
@@ -124,6 +124,29 @@ describe('engines/onnx-cache', function () {
     expect(onnxCacheKey({ ...graph, layers: tweakAct }, { inputLayout: 'nhwc' })).to.not.equal(key);
     // The cached bytes are exactly what the builder makes.
     expect(buildOnnxModel(graph, { inputLayout: 'nhwc' }).length).to.be.above(5_000_000);
+  });
+
+  it('keys the cache on a conv\'s dilation and clip, keeping the keys of layers without them', () => {
+    const conv = (extra: Partial<ConvLayer> = {}): ConvLayer => ({
+      name: 'c1', input: 'input', kind: 'conv', kernel: 3, stride: 1, inChannels: 3, outChannels: 2,
+      weights: Float32Array.from({ length: 54 }, (_, i) => i / 54), bias: Float32Array.of(0.5, -0.5), activation: 'relu6',
+      inHeight: 8, inWidth: 8, outHeight: 8, outWidth: 8, pads: [1, 1, 1, 1], ...extra,
+    });
+    const key = (l: ConvLayer): string => onnxCacheKey({
+      inputHeight: 8, inputWidth: 8, layers: [l], heads: [{ boxLayer: 'c1', classLayer: 'c1', anchorsPerCell: 1, height: 8, width: 8 }],
+      numAnchors: 64, numClasses: 2,
+    }, { inputLayout: 'nhwc' });
+    // Golden keys from before dilation was keyed: cache files written then are still found.
+    const plain = 'e6fc9e0a3885f03db0acf988ce159abb3261c0f0cdb42ced1fca45d91da4e9b8';
+    const clipped = '888fce9b96ff06da8fe4d7e8849ff3231181ad349b62a1eb105652e8942e05ea';
+    expect(key(conv())).to.equal(plain);
+    expect(key(conv({ clip: [0, 6] }))).to.equal(clipped);
+    expect(key(conv({ dilation: 1 })), 'dilation 1 is no dilation').to.equal(plain);
+    const dilated = key(conv({ dilation: 2, pads: [2, 2, 2, 2] }));
+    expect(key(conv({ dilation: 2 }))).to.not.equal(plain);
+    expect(dilated).to.not.equal(key(conv({ pads: [2, 2, 2, 2] })));
+    expect(key(conv({ dilation: 2 }))).to.not.equal(key(conv({ dilation: 3 })));
+    expect(key(conv({ dilation: 2, clip: [0, 6] }))).to.not.equal(clipped).and.not.equal(key(conv({ dilation: 2 })));
   });
 
   it('puts the cache under SSDPIPE_CACHE_DIR when set, else the user cache dir', () => {
