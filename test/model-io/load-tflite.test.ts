@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +86,19 @@ describe('model/load-tflite: the COCO SSD TFLite model', function () {
       expect((err as Error).message).to.match(/cannot read label map \/nonexistent\/labelmap\.txt/);
     });
     await loadModel('face', { labels: LABELS }).then(() => expect.fail('loaded'), (err) => expect(err).to.be.instanceOf(ModelError));
+  });
+
+  it('--labels with the zip\'s raw labelmap.txt (a ??? background line first) gives the same labels, not shifted by one', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ssdpipe-labels-'));
+    try {
+      const raw = path.join(dir, 'labelmap.txt');
+      await writeFile(raw, `???\n${readFileSync(LABELS, 'utf8')}`);
+      const { descriptor } = readModelDescriptor(MODEL, { labels: raw });
+      expect(descriptor.labels).to.deep.equal(model.descriptor.labels);
+      expect(descriptor.labels.slice(0, 4)).to.deep.equal([null, 'person', 'bicycle', 'car']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   describe('on both engines', () => {

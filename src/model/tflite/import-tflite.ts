@@ -41,7 +41,7 @@ export function importTflite(bytes: Uint8Array, options: ImportTfliteOptions): I
   const ssd = tfliteToSsd(model, { source: options.source });
   const packed = options.labelMap === undefined ? metadataLabels(model, bytes) : null;
   const text = options.labelMap ?? packed;
-  const labels = columnLabels(text === null ? null : parseLabelMap(text), ssd.graph.numClasses, ssd.labelOffset);
+  const labels = columnLabels(text === null ? null : parseLabelMap(text, ssd.nms.numClasses), ssd.graph.numClasses, ssd.labelOffset);
   const name = options.name ?? options.source.replace(/^.*[\\/]/, '').replace(/\.tflite$/i, '');
   const { nms } = ssd;
   const descriptor: ModelDescriptor = {

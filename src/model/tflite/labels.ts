@@ -7,10 +7,16 @@
 /** Marks an unused class id in a label map. */
 export const UNUSED_LABEL = '???';
 
-/** Parses a label map: one label per line; '???' and empty lines are null; trailing empty lines dropped. */
-export function parseLabelMap(text: string): (string | null)[] {
+/**
+ * Parses a label map: one label per line; '???' and empty lines are null; trailing empty lines
+ * dropped. Given the post-process's class count, a map of exactly numClasses + 1 lines whose
+ * first is '???' is the TFLite zip's raw labelmap.txt, whose line 0 is the background: that line
+ * is dropped so that line 0 is class 0 (else every label would name the class after it).
+ */
+export function parseLabelMap(text: string, numClasses?: number): (string | null)[] {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).map((l) => l.trim());
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (numClasses !== undefined && lines.length === numClasses + 1 && lines[0] === UNUSED_LABEL) lines.shift();
   return lines.map((l) => (l === '' || l === UNUSED_LABEL ? null : l));
 }
 
