@@ -17,6 +17,7 @@
  *
  * offline is final: more than maxRetries consecutive attempts failed.
  */
+import { SeededRandom } from '../seeded-random.js';
 import { OptionError } from '../errors.js';
 
 /** What a live source is doing. */
@@ -94,16 +95,10 @@ export function backoffDelayMs(attempt: number, o: ResolvedReconnectOptions): nu
   return Math.round(capped * (1 - o.jitter * o.random()));
 }
 
-/** A small seedable PRNG (mulberry32): uniform numbers in [0, 1), the same sequence for a seed. */
+/** A seedable uniform [0, 1) generator (src/seeded-random.ts), as a plain function for the backoff's jitter. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** What a failure leads to: the records to emit and, unless the source is now offline, when to retry. */

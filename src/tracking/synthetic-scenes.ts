@@ -1,6 +1,6 @@
 import type { Detection } from '../detection.js';
 import { OptionError } from '../errors.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../seeded-random.js';
 
 /*
  * Synthetic tracking sequences with ground truth, for measuring the tracker (not the detector).

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { FrameCutter } from '../../src/sources/frame-cutter.js';
 import { FlowControl } from '../../src/sources/flow-control.js';
 import { readRawFrames } from '../../src/sources/frame-reader.js';
-import { SeededRandom } from '../../src/tracking/seeded-random.js';
+import { SeededRandom } from '../../src/seeded-random.js';
 import { forCases, fuzzSeed } from './fuzz.js';
 
 // Random bytes in random chunk sizes: the cutter and the reader give back exactly the stream's

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../../src/tracking/seeded-random.js';
+import { SeededRandom } from '../../src/seeded-random.js';
 
 /**
  * Time-bounded fuzzing helpers: a seeded generator of random JSON and mutations of a valid value.

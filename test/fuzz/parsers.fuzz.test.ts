@@ -6,7 +6,7 @@ import { SsdpipeError } from '../../src/errors.js';
 import { validateDescriptor } from '../../src/model-io/load-model.js';
 import { decodeManifestGroup, type ManifestGroup } from '../../src/model/weights.js';
 import { parsePipelineSpec } from '../../src/pipeline/spec.js';
-import { SeededRandom } from '../../src/tracking/seeded-random.js';
+import { SeededRandom } from '../../src/seeded-random.js';
 import { forCases, fuzzSeed, mutate, randomJson } from './fuzz.js';
 
 // Random JSON and one-change mutations of valid files, into the pipeline-file parser, the

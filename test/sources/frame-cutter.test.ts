@@ -1,17 +1,12 @@
 import { expect } from 'chai';
 import { SsdpipeError } from '../../src/errors.js';
 import { FrameCutter } from '../../src/sources/frame-cutter.js';
+import { SeededRandom } from '../../src/seeded-random.js';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
+/** Deterministic PRNG so failures reproduce. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** A stream of `frames` frames where byte i of frame f is (f * 31 + i) & 255. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { LinearAssignment, solveAssignment } from '../../src/tracking/assignment.js';
-import { SeededRandom } from '../../src/tracking/seeded-random.js';
+import { SeededRandom } from '../../src/seeded-random.js';
 
 /** Every partial matching over allowed pairs, best by (most pairs, then least cost). */
 function bruteForce(cost: number[], nRows: number, nCols: number, maxCost: number): { pairs: number; total: number } {

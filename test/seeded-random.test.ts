@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SeededRandom } from '../../src/tracking/seeded-random.js';
+import { SeededRandom } from '../src/seeded-random.js';
 
 describe('SeededRandom', () => {
   it('repeats its sequence for a seed and differs between seeds', () => {
