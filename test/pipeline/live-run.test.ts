@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../src/pipeline/run.js';
@@ -87,5 +88,43 @@ describe('pipeline/run: live sources', function () {
     const a = summary.per_source.find((p) => p.source === 'cam-a')!;
     expect(a.reconnects).to.be.at.least(1);
     expect(a.age_ms!.p95).to.be.a('number').and.below(5000);
+  });
+});
+
+describe('ssdpipe detect on a camera (CLI)', function () {
+  this.timeout(60_000);
+  let cam: RtspTestServer | undefined;
+  before(async function () {
+    await skipUnlessRtspServer(this);
+    cam = await RtspTestServer.start({ width: 320, height: 240, fps: 15, user: 'op', password: 'cli-secret' });
+  });
+  after(async () => {
+    await cam?.stop();
+  });
+
+  it('runs until SIGINT, then stops every ffmpeg within 2 s, exit 130, no credentials in any output', async () => {
+    const bin = path.resolve('bin', 'ssdpipe');
+    const child = spawn(bin, ['detect', cam!.url, '--jsonl', '-', '--stall-timeout', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    while (!out.includes('"type":"frame"') && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    expect(out, err).to.include('"type":"frame"');
+    const ffmpegs = (): string[] =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`127.0.0.1:${cam!.port}`) && !l.includes('ps -eo'));
+    expect(ffmpegs().length, 'an ffmpeg reads the camera').to.be.at.least(1);
+    const signalledAt = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).to.equal(130);
+    expect(Date.now() - signalledAt).to.be.below(2000);
+    expect(ffmpegs(), 'no ffmpeg left').to.deep.equal([]);
+    const records = out.trim().split('\n').map((l) => JSON.parse(l));
+    const source = `rtsp://127.0.0.1:${cam!.port}/test`;
+    expect(records.find((r) => r.type === 'status' && r.state === 'streaming')).to.include({ source });
+    expect(records.filter((r) => r.type === 'status').at(-1)).to.include({ source, state: 'ended' });
+    for (const text of [out, err]) expect(text).to.not.include('cli-secret');
   });
 });
