@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { ownsWholeBuffer } from '../buffer-pool.js';
 import { EngineError } from '../errors.js';
-import { loadModel } from '../model-io/load-model.js';
+import { loadEngineModel } from '../model-io/load-model.js';
 import type { Engine } from './engine.js';
 import { createEngine, type SelectEngineOptions } from './select-engine.js';
 import { serializeError, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
@@ -39,8 +39,7 @@ port.on('message', (msg: WorkerRequest) => {
 async function handle(msg: WorkerRequest): Promise<void> {
   if (msg.type === 'init') {
     try {
-      const model = await loadModel(msg.model);
-      engine = await createEngine(model.graph, msg.options as SelectEngineOptions, msg.pick);
+      engine = await createEngine(await loadEngineModel(msg.model), msg.options as SelectEngineOptions, msg.pick);
       port.postMessage({ type: 'ready', id: msg.id, kind: engine.kind, backend: engine.backend, reason: engine.reason } satisfies WorkerReply);
     } catch (err) {
       port.postMessage(errorReply(msg.id, err));

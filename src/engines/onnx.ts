@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,8 @@ import { checkOption } from '../config/validate.js';
 import type { SsdGraph } from '../model/ssd-graph.js';
 import type { Engine, EngineOptions, RawOutputs } from './engine.js';
 import { loadOrBuildOnnxModel, type CachedOnnxModel } from './onnx-cache.js';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAMES } from '../onnx/onnx-graph.js';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAMES, type OnnxInputLayout } from '../onnx/onnx-graph.js';
+import { isOnnxModelFile, type OnnxModelFile } from '../onnx/onnx-model-file.js';
 
 /** Devices the ONNX engine can run on. */
 export type OnnxDevice = 'cpu' | 'cuda';
@@ -101,16 +103,20 @@ export function onnxRuntimeAvailable(): Promise<{ ok: boolean; reason: string }>
 }
 
 /**
- * Lowers the graph to ONNX (or reads it from the cache), opens an ONNX Runtime session on it
- * and warms it up. Input [batch, H, W, 3] float32 NHWC; the model transposes to NCHW itself.
+ * Lowers the graph to ONNX (or reads it from the cache), or reads an .onnx SSD file as given,
+ * opens an ONNX Runtime session on it and warms it up. Input [batch, H, W, 3] float32 NHWC; a
+ * generated model transposes to NCHW itself, an nchw file's input is transposed here.
  */
-export async function createOnnxEngine(graph: SsdGraph, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
+export async function createOnnxEngine(model: SsdGraph | OnnxModelFile, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
   const settings = resolveSettings(options);
   const ort = await loadOrt();
-  const opened = await openSession(ort, graph, settings, options.cacheDir);
-  const runner = sessionRunner(ort, opened.session, graph);
+  const opened = isOnnxModelFile(model) ? await openFileSession(ort, model, settings) : await openSession(ort, model, settings, options.cacheDir);
+  const io: SessionIo = isOnnxModelFile(model)
+    ? { ...model, boxName: model.outputNames.boxEncodings, className: model.outputNames.classLogits }
+    : { ...model, inputName: ONNX_INPUT_NAME, layout: 'nhwc', boxName: ONNX_OUTPUT_NAMES.boxEncodings, className: ONNX_OUTPUT_NAMES.classLogits };
+  const runner = sessionRunner(ort, opened.session, io);
   if (settings.warmupBatch > 0) {
-    const frameSize = graph.inputHeight * graph.inputWidth * 3;
+    const frameSize = io.inputHeight * io.inputWidth * 3;
     await runner.run(new Float32Array(settings.warmupBatch * frameSize), settings.warmupBatch).catch(async (err: unknown) => {
       await runner.dispose();
       throw err;
@@ -197,12 +203,68 @@ async function openSession(
   }
 }
 
+/**
+ * Opens a session on an .onnx SSD file, its bytes as given (CUDA as for a generated model), and
+ * checks that it has the input and outputs its sidecar names.
+ */
+async function openFileSession(
+  ort: typeof Ort,
+  file: OnnxModelFile,
+  settings: OnnxSettings,
+): Promise<{ session: Ort.InferenceSession; backend: OnnxDevice; model: CachedOnnxModel; note: string }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file.path);
+  } catch (cause) {
+    throw new EngineError(`cannot read the ONNX model ${file.path}: ${firstLine(cause)}`, { cause, hint: 'check the path given to --model' });
+  }
+  const model: CachedOnnxModel = { bytes, path: file.path, hit: true, note: 'file' };
+  const open = async (ep: OnnxDevice): Promise<Ort.InferenceSession> => ort.InferenceSession.create(bytes, { ...sessionOptions(settings.threads), executionProviders: [ep] });
+  let session: Ort.InferenceSession | undefined;
+  let backend: OnnxDevice = 'cpu';
+  let note = '';
+  if (settings.device === 'cuda') {
+    try {
+      session = await open('cuda');
+      backend = 'cuda';
+    } catch (err) {
+      note = `; cuda unavailable (${firstLine(err)}), using cpu`;
+    }
+  }
+  try {
+    session ??= await open('cpu');
+  } catch (cause) {
+    throw new EngineError(`ONNX Runtime could not open ${file.path}: ${firstLine(cause)}`, { cause, hint: 'check that the file is a valid ONNX model (ssdpipe models export writes one)' });
+  }
+  const missing = [file.inputName].filter((n) => !session.inputNames.includes(n)).map((n) => `input ${n}`)
+    .concat([file.outputNames.boxEncodings, file.outputNames.classLogits].filter((n) => !session.outputNames.includes(n)).map((n) => `output ${n}`));
+  if (missing.length) {
+    await session.release();
+    throw new EngineError(`ONNX model ${file.path} has no ${missing.join(', ')} (its inputs: ${session.inputNames.join(', ')}; outputs: ${session.outputNames.join(', ')})`, {
+      hint: 'fix input.name and outputs.<key>.name in its sidecar .json',
+    });
+  }
+  return { session, backend, model, note };
+}
+
+/** The names and sizes a session runner needs (from an SsdGraph or an .onnx file's sidecar). */
+interface SessionIo {
+  inputName: string;
+  layout: OnnxInputLayout;
+  inputHeight: number;
+  inputWidth: number;
+  numAnchors: number;
+  numClasses: number;
+  boxName: string;
+  className: string;
+}
+
 /** run() and dispose() over an open session: input checks, output shape checks, safe release. */
-function sessionRunner(ort: typeof Ort, session: Ort.InferenceSession, graph: SsdGraph): Pick<Engine, 'run' | 'dispose'> {
-  const H = graph.inputHeight;
-  const W = graph.inputWidth;
-  const A = graph.numAnchors;
-  const C = graph.numClasses;
+function sessionRunner(ort: typeof Ort, session: Ort.InferenceSession, io: SessionIo): Pick<Engine, 'run' | 'dispose'> {
+  const H = io.inputHeight;
+  const W = io.inputWidth;
+  const A = io.numAnchors;
+  const C = io.numClasses;
   const frameSize = H * W * 3;
   let disposed = false;
   // Runs not finished yet: onnxruntime-node starts a run on a later turn of the event loop, and
@@ -218,7 +280,8 @@ function sessionRunner(ort: typeof Ort, session: Ort.InferenceSession, graph: Ss
     }
     // [batch, H, W, 3] -> [batch, A, 4] and [batch, A, C]
     let out: Ort.InferenceSession.OnnxValueMapType;
-    const pending = session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', input, [batch, H, W, 3]) });
+    const tensor = io.layout === 'nhwc' ? new ort.Tensor('float32', input, [batch, H, W, 3]) : new ort.Tensor('float32', toNchw(input, batch, H, W), [batch, 3, H, W]);
+    const pending = session.run({ [io.inputName]: tensor });
     running.add(pending);
     try {
       out = await pending;
@@ -227,8 +290,8 @@ function sessionRunner(ort: typeof Ort, session: Ort.InferenceSession, graph: Ss
     } finally {
       running.delete(pending);
     }
-    const box = out[ONNX_OUTPUT_NAMES.boxEncodings].data as Float32Array; // [batch, A, 4]
-    const cls = out[ONNX_OUTPUT_NAMES.classLogits].data as Float32Array; // [batch, A, C]
+    const box = out[io.boxName].data as Float32Array; // [batch, A, 4]
+    const cls = out[io.className].data as Float32Array; // [batch, A, C]
     if (box.length !== batch * A * 4 || cls.length !== batch * A * C) {
       throw new EngineError(`ONNX Runtime returned ${box.length} box and ${cls.length} class values, expected ${batch * A * 4} and ${batch * A * C}`, {
         hint: 'this looks like a bug in ssdpipe\'s ONNX lowering; please report it',
@@ -245,8 +308,25 @@ function sessionRunner(ort: typeof Ort, session: Ort.InferenceSession, graph: Ss
   return { run, dispose };
 }
 
+/** [n, H, W, 3] -> [n, 3, H, W], for a model file whose input is NCHW (about 1 ms per 300x300 frame). */
+function toNchw(x: Float32Array, n: number, h: number, w: number): Float32Array {
+  const out = new Float32Array(x.length);
+  const plane = h * w;
+  for (let b = 0; b < n; b++) {
+    const src = b * plane * 3;
+    const dst = b * plane * 3;
+    for (let p = 0; p < plane; p++) {
+      out[dst + p] = x[src + p * 3];
+      out[dst + plane + p] = x[src + p * 3 + 1];
+      out[dst + 2 * plane + p] = x[src + p * 3 + 2];
+    }
+  }
+  return out;
+}
+
 /** Where the model came from, for the engine's reason line. */
 function describeModelSource(model: CachedOnnxModel): string {
+  if (model.note === 'file') return `model file ${model.path}`;
   if (model.hit) return `cached model ${model.path}`;
   if (model.path) return `generated model, cached at ${model.path}`;
   return `generated model, ${model.note === 'disabled' ? 'cache off' : model.note}`;

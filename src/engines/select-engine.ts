@@ -3,6 +3,7 @@ import type { EngineChoice } from '../config/schema.js';
 import { checkOption } from '../config/validate.js';
 import { EngineError } from '../errors.js';
 import type { SsdGraph } from '../model/ssd-graph.js';
+import { isOnnxModelFile, type OnnxModelFile } from '../onnx/onnx-model-file.js';
 import type { Engine, EngineKind } from './engine.js';
 
 
@@ -26,7 +27,7 @@ export function defaultThreads(): number {
  * backend here), else TF.js on the best backend it finds. The returned engine's `reason` says
  * why, including what was skipped.
  */
-export async function createEngine(graph: SsdGraph, options: SelectEngineOptions = {}, decided?: EnginePick): Promise<Engine> {
+export async function createEngine(graph: SsdGraph | OnnxModelFile, options: SelectEngineOptions = {}, decided?: EnginePick): Promise<Engine> {
   const choice = options.engine ?? 'auto';
   checkOption('engine', choice);
   const threads = checkOption('threads', options.threads ?? defaultThreads());
@@ -34,6 +35,11 @@ export async function createEngine(graph: SsdGraph, options: SelectEngineOptions
   const warmupBatch = options.warmupBatch ?? 1;
 
   const tfjs = async (why: string): Promise<Engine> => {
+    if (isOnnxModelFile(graph)) {
+      throw new EngineError(`the tfjs engine cannot run ${graph.path}: an .onnx SSD runs as given on the onnx engine (${why})`, {
+        hint: 'use --engine onnx (or auto), or a model TF.js can build: a bundled name, a descriptor .json or a .tflite SSD',
+      });
+    }
     const { createTfjsEngine } = await import('./tfjs.js');
     const e = await createTfjsEngine(graph, { backend, warmupBatch, threads });
     return withReason(e, `${why}; ${e.reason}`);
@@ -44,7 +50,7 @@ export async function createEngine(graph: SsdGraph, options: SelectEngineOptions
     return withReason(e, `${why}; ${e.reason}`);
   };
 
-  const pick = decided ?? (await resolveEngineKind({ engine: choice, backend }));
+  const pick = decided ?? (await resolveEngineKind({ engine: choice, backend, onnxFile: isOnnxModelFile(graph) }));
   try {
     return pick.kind === 'onnx' ? await onnx(pick.why) : await tfjs(pick.why);
   } catch (cause) {
@@ -69,10 +75,12 @@ export interface EnginePick {
  * tfjs-node-gpu is only probed when the answer depends on it (never for --engine onnx, so an
  * ONNX engine worker thread never loads the native TF.js addon).
  */
-export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string }): Promise<EnginePick> {
+export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string; onnxFile?: boolean }): Promise<EnginePick> {
   const choice = options.engine ?? 'auto';
   const backend = options.backend ?? 'auto';
   if (choice === 'onnx') return { kind: 'onnx', why: '--engine onnx', gpu: false };
+  // An .onnx SSD runs only on ONNX Runtime: auto means that (an explicit tfjs choice is refused when loading).
+  if (options.onnxFile && choice === 'auto' && backend === 'auto') return { kind: 'onnx', why: 'auto: an .onnx model runs on onnxruntime-node', gpu: false };
   const mayUseGpu = backend === 'auto' || backend === 'tensorflow';
   const { gpuTfjsAvailable } = await import('./tfjs-backend.js');
   const gpu = mayUseGpu ? await gpuTfjsAvailable() : { ok: false, reason: `--backend ${backend}` };

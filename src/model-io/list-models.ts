@@ -82,7 +82,7 @@ function weightsPresent(d: ModelDescriptor, name: string): boolean {
 }
 
 function weightsPath(d: ModelDescriptor): string {
-  return d.weights.format === 'tflite' ? d.weights.path : d.weights.manifest;
+  return d.weights.format === 'tfjs-manifest' ? d.weights.manifest : d.weights.path;
 }
 
 /** Lines after the table: how to use a model that is a file rather than a name, and where downloads go. */

@@ -5,6 +5,8 @@ import { ModelError } from '../errors.js';
 import type { ModelDescriptor } from '../model/descriptor.js';
 import { buildSsdGraph, type SsdGraph } from '../model/ssd-graph.js';
 import type { WeightMap } from '../model/weights.js';
+import type { OnnxModelFile } from '../onnx/onnx-model-file.js';
+import { isOnnxPath, readOnnxModel } from './load-onnx.js';
 import { isTflitePath, loadTfliteModel, readTfliteFile, type TfliteFileOptions } from './load-tflite.js';
 import { findCatalogEntry, MODEL_CATALOG, type CatalogEntry } from './model-catalog.js';
 import { cachedModel, pullModel, type PullOptions } from './pull-model.js';
@@ -56,7 +58,7 @@ function resolveModelFiles(model: string, download: PullOptions): { path: string
   const asPath = path.resolve(model);
   if (existsSync(asPath)) return { path: asPath };
   throw new ModelError('E_MODEL', `model ${JSON.stringify(model)} not found (not a bundled model name nor a descriptor file)`, {
-    hint: `use a bundled model (${listBundledModels().join(', ')}), a downloadable one (${MODEL_CATALOG.map((e) => e.name).join(', ')}), a path to a model descriptor .json or a .tflite SSD`,
+    hint: `use a bundled model (${listBundledModels().join(', ')}), a downloadable one (${MODEL_CATALOG.map((e) => e.name).join(', ')}), a path to a model descriptor .json, a .tflite SSD or an .onnx SSD with its sidecar .json`,
   });
 }
 
@@ -152,6 +154,7 @@ export function readModelDescriptor(model: string, options: LoadModelOptions = {
   const { path: descriptorPath, labels } = resolveModelFiles(model, options.download ?? {});
   if (isTflitePath(descriptorPath)) return { descriptor: readTfliteFile(descriptorPath, { labels: options.labels ?? labels }).descriptor, descriptorPath };
   if (options.labels !== undefined) throw labelsNotForDescriptor(descriptorPath);
+  if (isOnnxPath(descriptorPath)) return { descriptor: readOnnxModel(descriptorPath).descriptor, descriptorPath };
   return { descriptor: readDescriptor(descriptorPath), descriptorPath };
 }
 
@@ -164,10 +167,24 @@ export async function loadModel(model: string = DEFAULT_MODEL, options: LoadMode
   const { path: descriptorPath, labels } = resolveModelFiles(model, options.download ?? {});
   if (isTflitePath(descriptorPath)) return loadTfliteModel(descriptorPath, { labels: options.labels ?? labels });
   if (options.labels !== undefined) throw labelsNotForDescriptor(descriptorPath);
+  if (isOnnxPath(descriptorPath)) {
+    throw new ModelError('E_MODEL', `model ${descriptorPath} is an ONNX file, which runs as given on the onnx engine: it has no SSD graph to load or export`, {
+      hint: 'run it with ssdpipe detect --model <file.onnx>, or load it with loadEngineModel()',
+    });
+  }
   const descriptor = readDescriptor(descriptorPath);
   const weights = await loadWeights(descriptor.weights, path.dirname(descriptorPath));
   const graph = buildSsdGraph(descriptor, weights);
   return { descriptor, descriptorPath, weights, graph };
+}
+
+/**
+ * What an engine runs for a model argument: the lowered SSD graph, or for an .onnx SSD the file
+ * itself (run as given by the onnx engine, see onnx/onnx-model-file.ts).
+ */
+export async function loadEngineModel(model: string = DEFAULT_MODEL, options: LoadModelOptions = {}): Promise<SsdGraph | OnnxModelFile> {
+  if (isOnnxPath(model) && options.labels === undefined) return readOnnxModel(resolveDescriptorPath(model)).file;
+  return (await loadModel(model, options)).graph;
 }
 
 function labelsNotForDescriptor(descriptorPath: string): ModelError {

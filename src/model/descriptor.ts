@@ -5,7 +5,7 @@
  */
 
 /** Where the weights come from. */
-export type WeightsSource = TfjsManifestSource | TfliteSource;
+export type WeightsSource = TfjsManifestSource | TfliteSource | OnnxFileSource;
 
 /** A TF.js weights manifest (uint8-quantized or float32 groups), found in an npm package or on disk. */
 export interface TfjsManifestSource {
@@ -17,6 +17,12 @@ export interface TfjsManifestSource {
 /** A TFLite flatbuffer that holds the whole network (see tflite/tflite-to-ssd.ts). */
 export interface TfliteSource {
   format: 'tflite';
+  path: string;
+}
+
+/** An ONNX SSD with raw outputs, described by its sidecar JSON (see onnx/onnx-model-file.ts); run as given. */
+export interface OnnxFileSource {
+  format: 'onnx';
   path: string;
 }
 
@@ -74,7 +80,7 @@ export interface MobilenetSsdNetworkSpec {
 
 /** A network read from a model file (weights.format says which); its layers come from that file. */
 export interface ImportedNetworkSpec {
-  imported: 'tflite';
+  imported: 'tflite' | 'onnx';
   /** Score columns the class predictors emit (including background when present). */
   numClasses: number;
 }

@@ -35,9 +35,10 @@ export interface OnnxSidecar {
     /** input = pixel (0..255) * scale + offset, per channel. */
     normalize: { scale: number; offset: number };
   };
+  /** Keyed by meaning; `name` is the graph's output name when it differs from the key (a model not exported by ssdpipe). */
   outputs: {
-    box_encodings: { shape: number[]; dtype: 'float32'; description: string };
-    class_logits: { shape: number[]; dtype: 'float32'; description: string };
+    box_encodings: { name?: string; shape: number[]; dtype: 'float32'; description: string };
+    class_logits: { name?: string; shape: number[]; dtype: 'float32'; description: string };
   };
   anchors: {
     /** Always 'cy,cx,h,w': centers and sizes normalized to the model input. */

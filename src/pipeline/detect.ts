@@ -7,7 +7,7 @@ import { createWorkerEngine } from '../engines/worker-engine.js';
 import type { Frame } from '../frame.js';
 import { SsdDetector } from '../inference/detector.js';
 import type { ModelDescriptor } from '../model/descriptor.js';
-import { ensureModel, loadModel, readModelDescriptor } from '../model-io/load-model.js';
+import { ensureModel, loadEngineModel, readModelDescriptor } from '../model-io/load-model.js';
 import { batchFrames } from '../operators/batch-frames.js';
 import { freshestFrames } from '../operators/freshest-frames.js';
 import { inferBatches } from '../operators/infer-batches.js';
@@ -78,7 +78,7 @@ export async function openDetection(inputs: SourceInput | readonly SourceInput[]
   const sources = await Promise.all(
     specs.map(async (s): Promise<SessionSource> => (s.live ? s : { ...s, info: await probeInput(s.input, { ffprobePath: options.ffprobePath }) })),
   );
-  const pick = await resolveEngineKind({ engine: options.engine, backend: options.backend });
+  const pick = await resolveEngineKind({ engine: options.engine, backend: options.backend, onnxFile: descriptor.weights.format === 'onnx' });
   const requested = options.batch;
   const engine = await openEngine(descriptorPath, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
   const onGpu = pick.gpu || engine.backend === 'cuda';
@@ -192,7 +192,7 @@ function openStream(p: StreamParts): SessionStream {
  */
 async function openEngine(descriptorPath: string, options: ResolvedDetectOptions, pick: EnginePick, warmupBatch: number): Promise<Engine> {
   const engineOptions = { engine: options.engine, backend: options.backend, threads: options.threads, warmupBatch };
-  if (pick.kind !== 'onnx') return createEngine((await loadModel(descriptorPath, { labels: options.labels })).graph, engineOptions, pick);
+  if (pick.kind !== 'onnx') return createEngine(await loadEngineModel(descriptorPath, { labels: options.labels }), engineOptions, pick);
   return createWorkerEngine(descriptorPath, engineOptions, pick);
 }
 
