@@ -112,8 +112,14 @@ export async function createOnnxEngine(model: SsdGraph | OnnxModelFile, options:
   const ort = await loadOrt();
   const opened = isOnnxModelFile(model) ? await openFileSession(ort, model, settings) : await openSession(ort, model, settings, options.cacheDir);
   const io: SessionIo = isOnnxModelFile(model)
-    ? { ...model, boxName: model.outputNames.boxEncodings, className: model.outputNames.classLogits }
-    : { ...model, inputName: ONNX_INPUT_NAME, layout: 'nhwc', boxName: ONNX_OUTPUT_NAMES.boxEncodings, className: ONNX_OUTPUT_NAMES.classLogits };
+    ? {
+      ...model, boxName: model.outputNames.boxEncodings, className: model.outputNames.classLogits,
+      mismatchHint: `the sidecar of ${model.path} does not match the model: check its anchors, labels and output names`,
+    }
+    : {
+      ...model, inputName: ONNX_INPUT_NAME, layout: 'nhwc', boxName: ONNX_OUTPUT_NAMES.boxEncodings, className: ONNX_OUTPUT_NAMES.classLogits,
+      mismatchHint: 'this looks like a bug in ssdpipe\'s ONNX lowering; please report it',
+    };
   const runner = sessionRunner(ort, opened.session, io);
   if (settings.warmupBatch > 0) {
     const frameSize = io.inputHeight * io.inputWidth * 3;
@@ -257,6 +263,8 @@ interface SessionIo {
   numClasses: number;
   boxName: string;
   className: string;
+  /** What to do when the outputs do not have the expected size. */
+  mismatchHint: string;
 }
 
 /** run() and dispose() over an open session: input checks, output shape checks, safe release. */
@@ -294,7 +302,7 @@ function sessionRunner(ort: typeof Ort, session: Ort.InferenceSession, io: Sessi
     const cls = out[io.className].data as Float32Array; // [batch, A, C]
     if (box.length !== batch * A * 4 || cls.length !== batch * A * C) {
       throw new EngineError(`ONNX Runtime returned ${box.length} box and ${cls.length} class values, expected ${batch * A * 4} and ${batch * A * C}`, {
-        hint: 'this looks like a bug in ssdpipe\'s ONNX lowering; please report it',
+        hint: io.mismatchHint,
       });
     }
     return { batch, boxEncodings: box, classLogits: cls };

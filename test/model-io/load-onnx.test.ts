@@ -134,6 +134,16 @@ describe('model-io/load-onnx: an .onnx SSD with its sidecar, run as given', func
       await writeFile(path.join(dir, 'bare.json'), JSON.stringify(s));
       expect(() => readOnnxModel(onnx), what).to.throw(ModelError, pattern).with.property('message').that.includes('bare.json');
     }
+    // A sidecar that is consistent in itself but not with the model: the first run says so.
+    const fewer = structuredClone(good);
+    fewer.anchors.values.pop();
+    fewer.anchors.count = 5117;
+    fewer.outputs.box_encodings.shape = [-1, 5117, 4];
+    fewer.outputs.class_logits.shape = [-1, 5117, 3];
+    await writeFile(path.join(dir, 'bare.json'), JSON.stringify(fewer));
+    const mismatch = await createEngine(readOnnxModel(onnx).file, { engine: 'onnx', threads: 1, warmupBatch: 1 }).catch((e: unknown) => e);
+    expect(mismatch).to.include({ name: 'EngineError' }).and.have.property('hint').that.matches(/the sidecar of .*bare\.onnx does not match the model/);
+
     const renamed = structuredClone(good);
     renamed.outputs.box_encodings.name = 'boxes';
     await writeFile(path.join(dir, 'bare.json'), JSON.stringify(renamed));
