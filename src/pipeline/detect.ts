@@ -114,26 +114,74 @@ interface StreamParts {
  * one batching, inference and tracking path for all of them.
  */
 function openStream(p: StreamParts): SessionStream {
-  const { options, batch } = p;
+  const received = new Counter();
+  const dropped = new Counter();
+  const files = fileStreams(p);
+  // Credits for live frames: one comes back each time the consumer is done with a live frame.
+  const credits = new Subject<number>();
+  const live = liveStreams(p, credits, (f) => dropped.add(f.source));
+  const frames = merge(...files.frames, live.frames).pipe(
+    // Counted here, as frames enter the pipeline (after a live source's scheduling).
+    tap((f) => received.add(f.source)),
+  );
+  const tracked = detectAndTrack(frames, p);
+  // Status records first: share() starts the live sources on its first subscriber, and their
+  // first records ('connecting') come at once.
+  const records = live.status ? merge(live.status, tracked) : tracked;
+  return {
+    records,
+    frameDone(frame) {
+      const flow = files.flows.get(frame.source);
+      if (flow) flow.release(1);
+      else credits.next(1);
+    },
+    decoded: (source) => received.get(source),
+    dropped: (source) => dropped.get(source),
+    reports: () => [...files.reports],
+  };
+}
+
+/** Counts per source. */
+class Counter {
+  private readonly counts = new Map<string, number>();
+  add(id: string): void {
+    this.counts.set(id, this.get(id) + 1);
+  }
+  get(id: string): number {
+    return this.counts.get(id) ?? 0;
+  }
+}
+
+/** Every file source, each with its own flow control (every frame is processed; the decoder waits). */
+function fileStreams(p: StreamParts): { frames: Observable<Frame>[]; flows: Map<string, FlowControl>; reports: SourceReport[] } {
+  const { options } = p;
   const flows = new Map<string, FlowControl>();
-  const received = new Map<string, number>();
-  const dropped = new Map<string, number>();
-  const count = (m: Map<string, number>, id: string): void => void m.set(id, (m.get(id) ?? 0) + 1);
   const reports: SourceReport[] = [];
-  const fileFrames = p.sources
+  const frames = p.sources
     .filter((s) => !s.live)
     .map((s) => {
-      const flow = new FlowControl(inFlightLimit(s.info!.width, s.info!.height, batch));
+      const flow = new FlowControl(inFlightLimit(s.info!.width, s.info!.height, p.batch));
       flows.set(s.id, flow);
       const onReport = (r: SourceReport): void => void reports.push(r);
       return fileSource(s.input, { sourceId: s.id, flow, framePool: p.framePool, info: s.info, onReport, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
         untilAborted(p.stop),
       );
     });
+  return { frames, flows, reports };
+}
+
+/**
+ * Every live source through one freshest-frame scheduler: frames go out as credits come back,
+ * only each source's newest frame waits, sources take turns. `status` is null without live sources.
+ */
+function liveStreams(
+  p: StreamParts,
+  credits: Observable<number>,
+  onDrop: (f: Frame) => void,
+): { frames: Observable<Frame>; status: Observable<StatusRecord> | null } {
+  const { options } = p;
   const live = p.sources.filter((s) => s.live);
-  // Credits for live frames: one comes back each time the consumer is done with a live frame.
-  const credits = new Subject<number>();
-  const liveEvents = merge(
+  const events = merge(
     ...live.map((s) =>
       liveSource(s.input, {
         name: s.id,
@@ -149,40 +197,28 @@ function openStream(p: StreamParts): SessionStream {
     freshestFrames<LiveEvent>({
       ready$: credits,
       // One batch in the engine while the next is prepared, as for files.
-      initialCredits: 2 * batch,
+      initialCredits: 2 * p.batch,
       maxFps: options.fps,
       passThrough: isStatusRecord,
-      onDrop: (f) => count(dropped, f.source),
+      onDrop: (e) => onDrop(e as Frame),
     }),
     share(),
   );
-  const statusRecords = liveEvents.pipe(filter(isStatusRecord));
-  const liveFrames = liveEvents.pipe(filter((e): e is Frame => !isStatusRecord(e)));
-  const frames = merge(...fileFrames, liveFrames).pipe(
-    // Counted here, as frames enter the pipeline (a file source's flow control counts too).
-    tap((f) => count(received, f.source)),
-  );
+  return {
+    frames: events.pipe(filter((e): e is Frame => !isStatusRecord(e))),
+    status: live.length ? events.pipe(filter(isStatusRecord)) : null,
+  };
+}
+
+/** Frames of all sources batched through the one model, split back per frame, then tracked per source. */
+function detectAndTrack(frames: Observable<Frame>, p: StreamParts): Observable<PipelineRecord> {
   const detections = frames.pipe(
-    batchFrames<Frame>({ size: batch, maxWaitMs: options.maxWaitMs }),
+    batchFrames<Frame>({ size: p.batch, maxWaitMs: p.options.maxWaitMs }),
     prepareBatches(p.detector),
     // A worker engine queues the next batch while one runs, so it never waits for this thread.
     inferBatches(p.detector, { depth: p.engine.queuesRuns ? 2 : 1 }),
   );
-  const tracked: Observable<PipelineRecord> = p.tracker ? detections.pipe(trackObjects(p.tracker)) : detections;
-  // Status records first: share() starts the live sources on its first subscriber, and their
-  // first records ('connecting') come at once.
-  const records = live.length ? merge(statusRecords as Observable<StatusRecord>, tracked) : tracked;
-  return {
-    records,
-    frameDone(frame) {
-      const flow = flows.get(frame.source);
-      if (flow) flow.release(1);
-      else credits.next(1);
-    },
-    decoded: (source) => received.get(source) ?? 0,
-    dropped: (source) => dropped.get(source) ?? 0,
-    reports: () => [...reports],
-  };
+  return p.tracker ? detections.pipe(trackObjects(p.tracker)) : detections;
 }
 
 /**
