@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { optionMeta } from '../config/schema.js';
+import { SsdpipeError } from '../errors.js';
 
 // CLI flags made from the option schema (src/config/schema.ts): the flag, its help text, its
 // default and its choices come from the schema, so the CLI cannot drift from the API or the
@@ -14,7 +15,7 @@ export function addSchemaFlags(command: Command, fields: Record<string, z.ZodTyp
   const map = new Map<string, { key: string; numeric: boolean }>();
   for (const [key, schema] of Object.entries(fields)) {
     const meta = optionMeta.get(schema);
-    if (!meta) throw new Error(`option ${key} has no CLI metadata in src/config/schema.ts`);
+    if (!meta) throw new SsdpipeError('E_INTERNAL', `option ${key} has no CLI metadata in src/config/schema.ts`, { hint: 'every option field needs its flag in the schema' });
     const opt = new Option(meta.short ? `${meta.short}, ${meta.flag}` : meta.flag, meta.description);
     const info = describe(schema);
     if (info.choices) opt.choices(info.choices);

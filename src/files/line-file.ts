@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { OutputError } from '../errors.js';
 
 /**
  * A file written as whole lines, so that whatever way the writer ends, every line in the file is
@@ -59,7 +60,7 @@ export class LineFile {
 
   private async writeAll(data: Buffer): Promise<void> {
     if (this.failed) throw this.failed;
-    if (this.closing) throw new Error('write after close');
+    if (this.closing) throw new OutputError('a line was written after the file was closed', { hint: 'this looks like a bug in ssdpipe; please report it' });
     let done = 0;
     try {
       // A short write (a disk filling up) is retried with the rest, which then fails with the reason.
