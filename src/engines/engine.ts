@@ -1,9 +1,9 @@
 /** What an engine returns for one batch: raw head outputs, before anchors and NMS. */
 export interface RawOutputs {
   readonly batch: number;
-  /** [batch, numAnchors, 4] box encodings in the descriptor's box-coder order. */
+  /** [batch, numAnchors, 4] box encodings in the descriptor's box-coder order (coder 'none': decoded boxes [ymin, xmin, ymax, xmax]). */
   readonly boxEncodings: Float32Array;
-  /** [batch, numAnchors, numClasses] class logits (before sigmoid/softmax). */
+  /** [batch, numAnchors, numClasses] class logits (before sigmoid/softmax; activation 'none': probabilities). */
   readonly classLogits: Float32Array;
   /** The run's input, handed back when run() had to take it over (a transfer to a worker), for reuse. */
   readonly input?: Float32Array;

@@ -3,6 +3,7 @@ import type { EngineChoice } from '../config/schema.js';
 import { checkOption } from '../config/validate.js';
 import { EngineError } from '../errors.js';
 import type { SsdGraph } from '../model/ssd-graph.js';
+import { isTfjsGraphModel, type TfjsGraphModel } from '../model/tfjs-graph-model.js';
 import { isOnnxModelFile, type OnnxModelFile } from '../onnx/onnx-model-file.js';
 import type { Engine, EngineKind } from './engine.js';
 
@@ -27,7 +28,7 @@ export function defaultThreads(): number {
  * backend here), else TF.js on the best backend it finds. The returned engine's `reason` says
  * why, including what was skipped.
  */
-export async function createEngine(graph: SsdGraph | OnnxModelFile, options: SelectEngineOptions = {}, decided?: EnginePick): Promise<Engine> {
+export async function createEngine(graph: SsdGraph | OnnxModelFile | TfjsGraphModel, options: SelectEngineOptions = {}, decided?: EnginePick): Promise<Engine> {
   const choice = options.engine ?? 'auto';
   checkOption('engine', choice);
   const threads = checkOption('threads', options.threads ?? defaultThreads());
@@ -40,21 +41,32 @@ export async function createEngine(graph: SsdGraph | OnnxModelFile, options: Sel
         hint: 'use --engine onnx (or auto), or a model TF.js can build: a bundled name, a descriptor .json or a .tflite SSD',
       });
     }
+    if (isTfjsGraphModel(graph)) {
+      const { createTfjsGraphEngine } = await import('./tfjs-graph.js');
+      const e = await createTfjsGraphEngine(graph, { backend, warmupBatch, threads });
+      return withReason(e, `${why}; ${e.reason}`);
+    }
     const { createTfjsEngine } = await import('./tfjs.js');
     const e = await createTfjsEngine(graph, { backend, warmupBatch, threads });
     return withReason(e, `${why}; ${e.reason}`);
   };
   const onnx = async (why: string): Promise<Engine> => {
+    if (isTfjsGraphModel(graph)) {
+      throw new EngineError(`the onnx engine cannot run ${graph.source}: a TF.js graph model is TF ops run as given by tfjs-converter, not an SSD ssdpipe can lower to ONNX (${why})`, {
+        hint: 'use --engine tfjs (or auto, which picks it for a TF.js graph model)',
+      });
+    }
     const { createOnnxEngine } = await import('./onnx.js');
     const e = await createOnnxEngine(graph, { threads, warmupBatch });
     return withReason(e, `${why}; ${e.reason}`);
   };
 
-  const pick = decided ?? (await resolveEngineKind({ engine: choice, backend, onnxFile: isOnnxModelFile(graph) }));
+  const pick = decided ?? (await resolveEngineKind({ engine: choice, backend, onnxFile: isOnnxModelFile(graph), tfjsGraph: isTfjsGraphModel(graph) }));
   try {
     return pick.kind === 'onnx' ? await onnx(pick.why) : await tfjs(pick.why);
   } catch (cause) {
-    if (choice !== 'auto') throw cause;
+    // A TF.js graph model has one engine whatever the choice: its failure is not a missing engine.
+    if (choice !== 'auto' || isTfjsGraphModel(graph)) throw cause;
     throw new EngineError('no inference engine could be loaded', {
       cause,
       hint: 'run npm ci; ssdpipe doctor says what each engine needs',
@@ -75,10 +87,16 @@ export interface EnginePick {
  * tfjs-node-gpu is only probed when the answer depends on it (never for --engine onnx, so an
  * ONNX engine worker thread never loads the native TF.js addon).
  */
-export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string; onnxFile?: boolean }): Promise<EnginePick> {
+export async function resolveEngineKind(options: { engine?: EngineChoice; backend?: string; onnxFile?: boolean; tfjsGraph?: boolean }): Promise<EnginePick> {
   const choice = options.engine ?? 'auto';
   const backend = options.backend ?? 'auto';
   if (choice === 'onnx') return { kind: 'onnx', why: '--engine onnx', gpu: false };
+  // A TF.js graph model runs only on TF.js (an explicit onnx choice is refused when loading).
+  if (options.tfjsGraph && choice === 'auto') {
+    const { gpuTfjsAvailable } = await import('./tfjs-backend.js');
+    const gpu = backend === 'auto' || backend === 'tensorflow' ? await gpuTfjsAvailable() : { ok: false };
+    return { kind: 'tfjs', why: 'auto: a TF.js graph model runs on the tfjs engine', gpu: gpu.ok };
+  }
   // An .onnx SSD runs only on ONNX Runtime: auto means that (an explicit tfjs choice is refused when loading).
   if (options.onnxFile && choice === 'auto' && backend === 'auto') return { kind: 'onnx', why: 'auto: an .onnx model runs on onnxruntime-node', gpu: false };
   const mayUseGpu = backend === 'auto' || backend === 'tensorflow';

@@ -4,11 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
 import type { ModelDescriptor } from '../model/descriptor.js';
 import { buildSsdGraph, type SsdGraph } from '../model/ssd-graph.js';
+import type { TfjsGraphModel } from '../model/tfjs-graph-model.js';
 import type { WeightMap } from '../model/weights.js';
 import type { OnnxModelFile } from '../onnx/onnx-model-file.js';
 import { isOnnxPath, readOnnxModel } from './load-onnx.js';
+import { findTfjsModelJson, isHttpUrl, readTfjsGraphModel } from './load-tfjs-graph.js';
 import { isTflitePath, loadTfliteModel, readTfliteFile, type TfliteFileOptions } from './load-tflite.js';
-import { findCatalogEntry, MODEL_CATALOG, type CatalogEntry } from './model-catalog.js';
+import { findCatalogEntry, MODEL_CATALOG } from './model-catalog.js';
 import { cachedModel, pullModel, type PullOptions } from './pull-model.js';
 import { loadWeights } from './read-weights.js';
 
@@ -33,7 +35,8 @@ export type LoadModelOptions = TfliteFileOptions & { download?: PullOptions };
 
 /**
  * Finds a model descriptor: a bundled name (models/<name>.json), a downloadable model's name
- * (its verified file in the cache; see ensureModel), a path to a .json file, or a .tflite model.
+ * (its verified file in the cache; see ensureModel), a path to a .json file, a .tflite or .onnx
+ * model, or a TF.js graph model (model.json, the folder holding it, or its http(s) URL).
  */
 export function resolveDescriptorPath(model: string, download: PullOptions = {}): string {
   return resolveModelFiles(model, download).path;
@@ -41,12 +44,13 @@ export function resolveDescriptorPath(model: string, download: PullOptions = {})
 
 /** The file of a model argument, and the label map that comes with it (a downloaded .tflite's). */
 function resolveModelFiles(model: string, download: PullOptions): { path: string; labels?: string } {
+  if (isHttpUrl(model)) return { path: model };
+  if (/^file:\/\//i.test(model)) model = fileURLToPath(model);
   const isName = /^[\w-]+$/.test(model);
   const bundled = path.join(MODELS_DIR, `${model}.json`);
   if (isName && existsSync(bundled)) return { path: bundled };
   const entry = isName ? findCatalogEntry(model) : undefined;
   if (entry) {
-    assertRunnable(entry);
     const cached = cachedModel(entry, download);
     if (!cached) {
       throw new ModelError('E_MODEL', `model ${model} is not downloaded yet (or its cached copy failed verification)`, {
@@ -56,9 +60,10 @@ function resolveModelFiles(model: string, download: PullOptions): { path: string
     return { path: cached.modelPath, labels: cached.labelsPath };
   }
   const asPath = path.resolve(model);
-  if (existsSync(asPath)) return { path: asPath };
+  // A folder holding a TF.js model.json stands for that file.
+  if (existsSync(asPath)) return { path: findTfjsModelJson(asPath) ?? asPath };
   throw new ModelError('E_MODEL', `model ${JSON.stringify(model)} not found (not a bundled model name nor a descriptor file)`, {
-    hint: `use a bundled model (${listBundledModels().join(', ')}), a downloadable one (${MODEL_CATALOG.map((e) => e.name).join(', ')}), a path to a model descriptor .json, a .tflite SSD or an .onnx SSD with its sidecar .json`,
+    hint: `use a bundled model (${listBundledModels().join(', ')}), a downloadable one (${MODEL_CATALOG.map((e) => e.name).join(', ')}), a path to a model descriptor .json, a .tflite SSD, an .onnx SSD with its sidecar .json, or a TF.js graph model in coco-ssd's layout (model.json, its folder or its URL)`,
   });
 }
 
@@ -71,17 +76,12 @@ export async function ensureModel(model: string, download: PullOptions = {}): Pr
   if (!isName || existsSync(path.join(MODELS_DIR, `${model}.json`))) return;
   const entry = findCatalogEntry(model);
   if (!entry) return;
-  assertRunnable(entry);
   await pullModel(entry, download);
 }
 
-// TF.js graph models (model.json) are downloaded by `models pull` but cannot be run yet (issue 13,
-// item 2): say so before downloading tens of MB.
-function assertRunnable(entry: CatalogEntry): void {
-  if (entry.format !== 'tfjs-graph') return;
-  throw new ModelError('E_MODEL', `model ${entry.name} is a TF.js graph model (model.json), which ssdpipe cannot run yet`, {
-    hint: 'use coco-ssd-mobilenet-v1-quant (the same COCO classes as a TFLite model), or a .tflite or .onnx file',
-  });
+/** True for a resolved model file that is a TF.js graph model: an http(s) URL or a model.json. */
+function isTfjsGraphSource(resolved: string): boolean {
+  return isHttpUrl(resolved) || findTfjsModelJson(resolved) === resolved;
 }
 
 /** Names of the bundled model descriptors (models/*.json). */
@@ -153,6 +153,7 @@ function isPositive(v: unknown): v is number {
 export function readModelDescriptor(model: string, options: LoadModelOptions = {}): { descriptor: ModelDescriptor; descriptorPath: string } {
   const { path: descriptorPath, labels } = resolveModelFiles(model, options.download ?? {});
   if (isTflitePath(descriptorPath)) return { descriptor: readTfliteFile(descriptorPath, { labels: options.labels ?? labels }).descriptor, descriptorPath };
+  if (isTfjsGraphSource(descriptorPath)) return { descriptor: readTfjsGraphModel(descriptorPath, { labels: options.labels ?? labels }).descriptor, descriptorPath };
   if (options.labels !== undefined) throw labelsNotForDescriptor(descriptorPath);
   if (isOnnxPath(descriptorPath)) return { descriptor: readOnnxModel(descriptorPath).descriptor, descriptorPath };
   return { descriptor: readDescriptor(descriptorPath), descriptorPath };
@@ -166,6 +167,11 @@ export async function loadModel(model: string = DEFAULT_MODEL, options: LoadMode
   await ensureModel(model, options.download);
   const { path: descriptorPath, labels } = resolveModelFiles(model, options.download ?? {});
   if (isTflitePath(descriptorPath)) return loadTfliteModel(descriptorPath, { labels: options.labels ?? labels });
+  if (isTfjsGraphSource(descriptorPath)) {
+    throw new ModelError('E_MODEL', `model ${descriptorPath} is a TF.js graph model, which runs as given on the tfjs engine: it has no SSD graph to load or export`, {
+      hint: 'run it with ssdpipe detect --model <model.json, its folder or URL>, or load it with loadEngineModel()',
+    });
+  }
   if (options.labels !== undefined) throw labelsNotForDescriptor(descriptorPath);
   if (isOnnxPath(descriptorPath)) {
     throw new ModelError('E_MODEL', `model ${descriptorPath} is an ONNX file, which runs as given on the onnx engine: it has no SSD graph to load or export`, {
@@ -179,11 +185,15 @@ export async function loadModel(model: string = DEFAULT_MODEL, options: LoadMode
 }
 
 /**
- * What an engine runs for a model argument: the lowered SSD graph, or for an .onnx SSD the file
- * itself (run as given by the onnx engine, see onnx/onnx-model-file.ts).
+ * What an engine runs for a model argument: the lowered SSD graph, for an .onnx SSD the file
+ * itself (run as given by the onnx engine, see onnx/onnx-model-file.ts), for a TF.js graph model
+ * where its model.json is (run as given by the tfjs engine, see model/tfjs-graph-model.ts).
  */
-export async function loadEngineModel(model: string = DEFAULT_MODEL, options: LoadModelOptions = {}): Promise<SsdGraph | OnnxModelFile> {
+export async function loadEngineModel(model: string = DEFAULT_MODEL, options: LoadModelOptions = {}): Promise<SsdGraph | OnnxModelFile | TfjsGraphModel> {
   if (isOnnxPath(model) && options.labels === undefined) return readOnnxModel(resolveDescriptorPath(model)).file;
+  await ensureModel(model, options.download);
+  const { path: resolved, labels } = resolveModelFiles(model, options.download ?? {});
+  if (isTfjsGraphSource(resolved)) return readTfjsGraphModel(resolved, { labels: options.labels ?? labels }).model;
   return (await loadModel(model, options)).graph;
 }
 

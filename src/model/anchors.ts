@@ -59,8 +59,12 @@ export function generateAnchors(spec: AnchorSpec): Float32Array {
     case 'explicit':
       if (spec.values.length % 4 !== 0) badSpec('anchors.values', 'a multiple of 4 numbers ([cy, cx, h, w] per anchor)', spec.values.length);
       return Float32Array.from(spec.values);
+    case 'none':
+      // The network decodes its own boxes: nothing to generate (anchorCount gives the box count).
+      if (!Number.isInteger(spec.count) || spec.count < 1) badSpec('anchors.count', 'a whole number >= 1', spec.count);
+      return new Float32Array(0);
     default:
-      throw new ModelError('E_MODEL', `anchors.type: expected "tf-multiple-grid", "caffe-prior-box" or "explicit", received ${JSON.stringify((spec as { type?: unknown }).type)}`, {
+      throw new ModelError('E_MODEL', `anchors.type: expected "tf-multiple-grid", "caffe-prior-box", "explicit" or "none", received ${JSON.stringify((spec as { type?: unknown }).type)}`, {
         hint: 'compare the descriptor\'s anchors with models/face.json',
       });
   }
@@ -69,6 +73,7 @@ export function generateAnchors(spec: AnchorSpec): Float32Array {
 /** Number of anchors a spec generates, without generating them. */
 export function anchorCount(spec: AnchorSpec): number {
   if (spec.type === 'explicit') return Math.floor(spec.values.length / 4);
+  if (spec.type === 'none') return spec.count;
   if (spec.type === 'tf-multiple-grid') {
     return tfBoxSpecs(spec).reduce((n, layer, i) => n + layer.length * spec.featureMaps[i] ** 2, 0);
   }

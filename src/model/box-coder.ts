@@ -8,6 +8,8 @@ import type { BoxCoderSpec } from './descriptor.js';
  *   cy = ty / sy * ha + cya,  cx = tx / sx * wa + cxa,  h = exp(th / sh) * ha,  w = exp(tw / sw) * wa
  * Caffe SSD (CENTER_SIZE, variance encoded in target = false), encodings (tx, ty, tw, th):
  *   cx = tx * v0 * wa + cxa,  cy = ty * v1 * ha + cya,  w = exp(tw * v2) * wa,  h = exp(th * v3) * ha
+ * none (a network that decodes its own boxes, e.g. coco-ssd's TF.js graphs), encodings
+ * (ymin, xmin, ymax, xmax): reordered to corners, anchors not read.
  */
 
 /**
@@ -23,6 +25,14 @@ export function decodeBox(
   outOffset = 0,
 ): void {
   const o = i * 4;
+  if (coder.type === 'none') {
+    // Already decoded by the network as [ymin, xmin, ymax, xmax]; anchors are not read.
+    out[outOffset] = enc[o + 1];
+    out[outOffset + 1] = enc[o];
+    out[outOffset + 2] = enc[o + 3];
+    out[outOffset + 3] = enc[o + 2];
+    return;
+  }
   const cya = anchors[o], cxa = anchors[o + 1], ha = anchors[o + 2], wa = anchors[o + 3];
   let cy: number, cx: number, h: number, w: number;
   if (coder.type === 'tf') {
@@ -46,7 +56,8 @@ export function decodeBox(
 
 /** Decodes every anchor: enc [numAnchors, 4] → Float32Array [numAnchors, 4] as [x1, y1, x2, y2]. */
 export function decodeBoxes(enc: ArrayLike<number>, anchors: ArrayLike<number>, coder: BoxCoderSpec): Float32Array {
-  const n = anchors.length >> 2;
+  // With coder 'none' there are no anchors: one box per 4 encodings.
+  const n = (coder.type === 'none' ? enc.length : anchors.length) >> 2;
   const out = new Float32Array(n * 4);
   for (let i = 0; i < n; i++) decodeBox(enc, anchors, i, coder, out, i * 4);
   return out;
@@ -66,6 +77,14 @@ export function encodeBox(
   outOffset = 0,
 ): void {
   const o = i * 4;
+  if (coder.type === 'none') {
+    // The network's own form, [ymin, xmin, ymax, xmax].
+    out[outOffset] = box[1];
+    out[outOffset + 1] = box[0];
+    out[outOffset + 2] = box[3];
+    out[outOffset + 3] = box[2];
+    return;
+  }
   const cya = anchors[o], cxa = anchors[o + 1], ha = anchors[o + 2], wa = anchors[o + 3];
   const w = box[2] - box[0], h = box[3] - box[1];
   const cx = box[0] + w / 2, cy = box[1] + h / 2;

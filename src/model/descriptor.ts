@@ -5,7 +5,7 @@
  */
 
 /** Where the weights come from. */
-export type WeightsSource = TfjsManifestSource | TfliteSource | OnnxFileSource;
+export type WeightsSource = TfjsManifestSource | TfliteSource | OnnxFileSource | TfjsGraphSource;
 
 /** A TF.js weights manifest (uint8-quantized or float32 groups), found in an npm package or on disk. */
 export interface TfjsManifestSource {
@@ -23,6 +23,15 @@ export interface TfliteSource {
 /** An ONNX SSD with raw outputs, described by its sidecar JSON (see onnx/onnx-model-file.ts); run as given. */
 export interface OnnxFileSource {
   format: 'onnx';
+  path: string;
+}
+
+/**
+ * A TF.js graph model (model.json + weight shards) in @tensorflow-models/coco-ssd's layout, run as
+ * given on the tfjs engine (see tfjs-graph-model.ts): a path to model.json or an http(s) URL.
+ */
+export interface TfjsGraphSource {
+  format: 'tfjs-graph';
   path: string;
 }
 
@@ -80,7 +89,7 @@ export interface MobilenetSsdNetworkSpec {
 
 /** A network read from a model file (weights.format says which); its layers come from that file. */
 export interface ImportedNetworkSpec {
-  imported: 'tflite' | 'onnx';
+  imported: 'tflite' | 'onnx' | 'tfjs-graph';
   /** Score columns the class predictors emit (including background when present). */
   numClasses: number;
 }
@@ -188,19 +197,31 @@ export interface ExplicitAnchorSpec {
   values: ArrayLike<number>;
 }
 
+/**
+ * No anchors: the network decodes its own boxes (boxCoder 'none', e.g. coco-ssd's TF.js graphs,
+ * whose Postprocessor decodes against anchors inside the graph). `count` boxes per frame.
+ */
+export interface NoAnchorSpec {
+  type: 'none';
+  count: number;
+}
+
 /** Anchor generator configuration. */
-export type AnchorSpec = TfMultipleGridAnchorSpec | CaffePriorBoxSpec | ExplicitAnchorSpec;
+export type AnchorSpec = TfMultipleGridAnchorSpec | CaffePriorBoxSpec | ExplicitAnchorSpec | NoAnchorSpec;
 
 /** How box encodings are decoded against anchors. */
 export type BoxCoderSpec =
   /** TF OD API faster_rcnn_box_coder: encodings (ty, tx, th, tw) divided by scales (10, 10, 5, 5). */
   | { type: 'tf'; scales: [number, number, number, number] }
   /** Caffe SSD: encodings (tx, ty, tw, th) multiplied by variances (0.1, 0.1, 0.2, 0.2). */
-  | { type: 'caffe'; variances: [number, number, number, number] };
+  | { type: 'caffe'; variances: [number, number, number, number] }
+  /** Boxes already decoded by the network: [ymin, xmin, ymax, xmax] normalized, used as given (anchors 'none'). */
+  | { type: 'none' };
 
 /** How class scores are read from the class predictor's columns. */
 export interface ScoreSpec {
-  activation: 'sigmoid' | 'softmax';
+  /** none: the columns are probabilities already (the network applied its own sigmoid). */
+  activation: 'sigmoid' | 'softmax' | 'none';
   /** Column holding background, skipped when reporting; null when there is none. */
   backgroundClass: number | null;
 }

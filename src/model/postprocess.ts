@@ -1,5 +1,5 @@
 import { ModelError, OptionError } from '../errors.js';
-import { generateAnchors } from './anchors.js';
+import { anchorCount, generateAnchors } from './anchors.js';
 import { decodeBox } from './box-coder.js';
 import type { BoxCoderSpec, ModelDescriptor, ScoreSpec } from './descriptor.js';
 import { DEFAULT_SOFT_NMS_SIGMA, multiClassNms, validateNmsOptions, type NmsCandidate } from './nms.js';
@@ -14,7 +14,7 @@ export interface ModelDetection {
 
 /** What decoding needs from the model, built once per model (see createPostprocessor). */
 export interface PostprocessContext {
-  /** [numAnchors, 4] as [cy, cx, h, w], normalized. */
+  /** [numAnchors, 4] as [cy, cx, h, w], normalized; empty for coder 'none' (boxes come decoded). */
   anchors: Float32Array;
   numAnchors: number;
   numClasses: number;
@@ -58,7 +58,8 @@ export type Postprocessor = (boxEncodings: Float32Array, classLogits: Float32Arr
 /**
  * Decodes one frame of an SSD's batched raw outputs into detections, best first.
  * boxEncodings: [batch, numAnchors, 4]; classLogits: [batch, numAnchors, numClasses] (logits,
- * before sigmoid/softmax); frameIndex picks the frame. Boxes are in model-input normalized
+ * before sigmoid/softmax); for a network that decodes its own boxes (coder and activation
+ * 'none'), decoded boxes [ymin, xmin, ymax, xmax] and probabilities. frameIndex picks the frame. Boxes are in model-input normalized
  * coordinates, not clipped (the caller clips and maps to the source frame).
  */
 export function decodeDetections(
@@ -83,7 +84,16 @@ export function decodeDetections(
   let thr = opts.scoreThreshold;
   for (const c of reported) thr = Math.min(thr, thrOf[c]);
 
-  if (ctx.scores.activation === 'sigmoid') {
+  if (ctx.scores.activation === 'none') {
+    // Probabilities already (the network's own sigmoid): compared as they are.
+    for (let a = 0; a < A; a++) {
+      const row = a * C;
+      for (const c of reported) {
+        const score = logits[row + c];
+        if (score >= thrOf[c]) candidates.push({ boxIndex: a, classId: c, score });
+      }
+    }
+  } else if (ctx.scores.activation === 'sigmoid') {
     // sigmoid is monotonic: compare logits with logit(threshold) and only exponentiate survivors.
     const logitThr = reported.map((c) => logit(thrOf[c])); // per reported column
     for (let a = 0; a < A; a++) {
@@ -166,7 +176,8 @@ export function createPostprocessor(descriptor: ModelDescriptor, overrides: Post
   const opts: DecodeOptions = { ...base, ...resolveClassOptions(descriptor, { classes, classScores }) };
   const ctx: PostprocessContext = {
     anchors,
-    numAnchors: anchors.length / 4,
+    // Without anchors (boxes come decoded) the count is the descriptor's.
+    numAnchors: descriptor.anchors.type === 'none' ? anchorCount(descriptor.anchors) : anchors.length / 4,
     numClasses,
     coder: descriptor.boxCoder,
     scores: descriptor.scores,

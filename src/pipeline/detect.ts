@@ -78,7 +78,7 @@ export async function openDetection(inputs: SourceInput | readonly SourceInput[]
   const sources = await Promise.all(
     specs.map(async (s): Promise<SessionSource> => (s.live ? s : { ...s, info: await probeInput(s.input, { ffprobePath: options.ffprobePath }) })),
   );
-  const pick = await resolveEngineKind({ engine: options.engine, backend: options.backend, onnxFile: descriptor.weights.format === 'onnx' });
+  const pick = await resolveEngineKind({ engine: options.engine, backend: options.backend, onnxFile: descriptor.weights.format === 'onnx', tfjsGraph: descriptor.weights.format === 'tfjs-graph' });
   const requested = options.batch;
   const engine = await openEngine(descriptorPath, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
   const onGpu = pick.gpu || engine.backend === 'cuda';

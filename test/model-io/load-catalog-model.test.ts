@@ -6,9 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { ModelError } from '../../src/errors.js';
-import { ensureModel, loadModel, readModelDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
+import { createEngine } from '../../src/engines/select-engine.js';
+import { SsdDetector } from '../../src/inference/detector.js';
+import { ensureModel, loadEngineModel, loadModel, readModelDescriptor, resolveDescriptorPath } from '../../src/model-io/load-model.js';
 import { findCatalogEntry, type TfliteZipCatalogEntry } from '../../src/model-io/model-catalog.js';
 import { startFileServer, type FileServer } from '../helpers/model-server.js';
+import { buildCocoSsdGraphModel } from '../helpers/tfjs-graph-builder.js';
 
 // --model <catalog name>: resolved through the cache, downloaded on first use. The archive is
 // built here from the real COCO .tflite in ../shared/models (never downloaded), served from 127.0.0.1.
@@ -48,13 +51,34 @@ describe('model-io/load-model with downloadable models', function () {
     expect(server.requests).to.deep.equal([]);
   });
 
-  it('a TF.js graph model is refused before anything is downloaded', async () => {
+  it('a TF.js graph model name is downloaded on first use and runs on the tfjs engine (a small graph in coco-ssd\'s layout stands in for it)', async () => {
+    const name = 'coco-ssd-mobilenet-v2';
+    const files = buildCocoSsdGraphModel([{ box: [0.1, 0.2, 0.5, 0.6], scores: { 0: 0.9 } }, { box: [0.6, 0.6, 0.9, 0.95], scores: { 17: 0.7 } }]);
+    server.files.set(`/${name}/model.json`, new TextEncoder().encode(JSON.stringify(files.modelJson)));
+    for (const [f, b] of Object.entries(files.shards)) server.files.set(`/${name}/${f}`, b);
     const download = { cacheDir, mirror: server.url };
-    let err: unknown;
-    await loadModel('coco-ssd-mobilenet-v2', { download }).catch((e: unknown) => (err = e));
-    expect(err).to.be.instanceOf(ModelError);
-    expect((err as ModelError).message).to.equal('model coco-ssd-mobilenet-v2 is a TF.js graph model (model.json), which ssdpipe cannot run yet');
-    expect(server.requests).to.deep.equal([]);
+    expect(thrown(() => readModelDescriptor(name, { download })).hint).to.equal(`run: ssdpipe models pull ${name}`);
+
+    const model = await loadEngineModel(name, { download });
+    const modelJson = path.join(cacheDir, 'models', name, 'model.json');
+    expect(model).to.deep.include({ kind: 'tfjs-graph', source: modelJson });
+    expect(server.requests.map((r) => r.path)).to.deep.equal([`/${name}/model.json`, `/${name}/group1-shard1of1.bin`]);
+    const { descriptor, descriptorPath } = readModelDescriptor(name, { download });
+    expect(descriptorPath).to.equal(modelJson);
+    expect(descriptor).to.deep.include({ name, network: { imported: 'tfjs-graph', numClasses: 90 } });
+
+    const engine = await createEngine(model, { backend: 'cpu' });
+    try {
+      const frame = { source: 'test', seq: 0, ptsMs: 0, width: 30, height: 20, data: new Uint8Array(30 * 20 * 3) };
+      const [found] = await new SsdDetector(descriptor, engine, {}).detect([frame]);
+      expect(found.detections.map((d) => [d.label, Math.round(d.score * 10)])).to.deep.equal([['person', 9], ['dog', 7]]);
+    } finally {
+      await engine.dispose();
+    }
+    // loadModel (descriptor, weights and an SSD graph to export) is not for a graph run as given.
+    const err = await loadModel(name, { download }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ModelError).with.property('message').that.matches(/is a TF\.js graph model, which runs as given on the tfjs engine/);
+    expect(server.requests).to.have.length(2);
   });
 
   it('bundled names and paths need no download', async () => {
