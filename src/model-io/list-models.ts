@@ -54,7 +54,6 @@ function bundledListing(name: string): ModelListing {
 function catalogListing(entry: CatalogEntry, options: PullOptions): ModelListing {
   const cached = cachedModel(entry, options) !== undefined;
   const file = entry.format === 'tflite-zip' ? entry.archive.file : entry.entry.file;
-  const runnable = entry.format !== 'tfjs-graph';
   return {
     name: entry.name,
     kind: 'download',
@@ -64,7 +63,7 @@ function catalogListing(entry: CatalogEntry, options: PullOptions): ModelListing
     classes: entry.classes,
     anchors: entry.anchors,
     offline: cached,
-    note: [cached ? '' : `ssdpipe models pull ${entry.name}`, runnable ? '' : 'cannot run yet (TF.js graph)'].filter(Boolean).join('; '),
+    note: cached ? '' : `ssdpipe models pull ${entry.name}`,
     description: entry.description,
   };
 }
@@ -90,6 +89,7 @@ export function modelFileUsage(cacheDir: string): string[] {
   return [
   'A .tflite SSD file: --model path/to/detect.tflite [--labels labelmap.txt] (labels from the file\'s metadata otherwise).',
   'A model descriptor: --model path/to/model.json (the format of models/*.json).',
+  'A TF.js graph model in @tensorflow-models/coco-ssd\'s layout: --model path/to/model.json, its folder, or its http(s) URL (tfjs engine; COCO labels, or --labels).',
   `Downloads go to ${cacheDir} (SSDPIPE_CACHE_DIR moves it); SSDPIPE_MODEL_MIRROR=<url> fetches <url>/<name>/<file> instead; HTTPS_PROXY is honoured.`,
   'ONNX: ssdpipe models export <model> -o model.onnx writes an SSD ONNX and its sidecar model.json (input, anchors, box coder, labels) for other tools.',
   ];

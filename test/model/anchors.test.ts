@@ -225,3 +225,11 @@ describe('generateAnchors', () => {
     });
   });
 });
+
+describe('anchors none (a network that decodes its own boxes)', () => {
+  it('generates nothing and counts `count` boxes; a count that is not a whole number >= 1 is a ModelError', () => {
+    expect(generateAnchors({ type: 'none', count: 1917 })).to.have.length(0);
+    expect(anchorCount({ type: 'none', count: 1917 })).to.equal(1917);
+    expect(() => generateAnchors({ type: 'none', count: 0 })).to.throw(ModelError, /anchors\.count/);
+  });
+});

@@ -80,3 +80,17 @@ describe('box coder', () => {
     });
   }
 });
+
+describe('box coder none (boxes decoded by the network)', () => {
+  const NONE: BoxCoderSpec = { type: 'none' };
+
+  it('reorders [ymin, xmin, ymax, xmax] to [x1, y1, x2, y2] without reading anchors; encodeBox is its inverse', () => {
+    const enc = new Float32Array([0.1, 0.2, 0.5, 0.6, -0.1, 0.3, 1.2, 0.4]);
+    expect([...decodeBoxes(enc, new Float32Array(0), NONE)].map((v) => Math.round(v * 100) / 100)).to.deep.equal([0.2, 0.1, 0.6, 0.5, 0.3, -0.1, 0.4, 1.2]);
+    const out = [0, 0, 0, 0];
+    decodeBox(enc, new Float32Array(0), 1, NONE, out);
+    const back = [0, 0, 0, 0];
+    encodeBox(out, new Float32Array(0), 0, NONE, back);
+    expect(back.map((v) => Math.round(v * 100) / 100)).to.deep.equal([-0.1, 0.3, 1.2, 0.4]);
+  });
+});

@@ -287,3 +287,56 @@ describe('createPostprocessor: classes and classScores by label, checked when bu
     expect(() => createPostprocessor(face, { classes: ['person'] })).to.throw(OptionError, /--classes: expected a label or class id of model face: face \(1\), received "person"/);
   });
 });
+
+describe('pre-decoded outputs (coco-ssd\'s TF.js graphs): coder and activation none, no anchors', () => {
+  // The same frame 1 as above, as a network that decodes its own boxes would give it: boxes
+  // [ymin, xmin, ymax, xmax] and probabilities, no background column (cat, dog).
+  const boxes = new Float32Array([
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // frame 0
+    0.4, 0.4, 0.6, 0.6, 0.4, 0.42, 0.6, 0.62, 0.11, 0.13, 0.31, 0.23,
+  ]);
+  const probs = new Float32Array([
+    0, 0, 0, 0, 0, 0,
+    0.9, 1 / (1 + Math.exp(5)), 0.8, 0.5, 0.05, 0.7,
+  ]);
+  const pre = ctx({ anchors: new Float32Array(0), numClasses: 2, coder: { type: 'none' }, scores: { activation: 'none', backgroundClass: null }, labels: ['cat', 'dog'] });
+
+  it('uses the boxes as given (reordered to x1, y1, x2, y2) and the scores as probabilities: the same detections as the raw outputs give', () => {
+    const want = [
+      { classId: 0, label: 'cat', score: 0.9, box: BOX_A0 },
+      { classId: 1, label: 'dog', score: 0.7, box: BOX_A2 },
+    ];
+    expectDetections(decodeDetections(boxes, probs, 1, pre, opts()), want);
+    // Class ids shift by one (no background column), labels and boxes do not.
+    const raw = decodeDetections(ENC, LOGITS, 1, ctx(), opts());
+    expect(raw.map((d) => d.label)).to.deep.equal(want.map((d) => d.label));
+    expect(decodeDetections(boxes, probs, 0, pre, opts())).to.deep.equal([]);
+  });
+
+  it('the threshold is inclusive on the probability itself; class-wise NMS keeps the overlapping dog, agnostic NMS drops it', () => {
+    expectDetections(decodeDetections(boxes, probs, 1, pre, opts({ scoreThreshold: 0.5 })), [
+      { classId: 0, label: 'cat', score: 0.9, box: BOX_A0 },
+      { classId: 1, label: 'dog', score: 0.7, box: BOX_A2 },
+      { classId: 1, label: 'dog', score: 0.5, box: BOX_A1 },
+    ]);
+    expectDetections(decodeDetections(boxes, probs, 1, pre, opts({ scoreThreshold: 0.5, classAgnostic: true })), [
+      { classId: 0, label: 'cat', score: 0.9, box: BOX_A0 },
+      { classId: 1, label: 'dog', score: 0.7, box: BOX_A2 },
+    ]);
+  });
+
+  it('createPostprocessor takes the box count from anchors {type: none, count}', () => {
+    const post = createPostprocessor({
+      name: 'pre', description: '', weights: { format: 'tfjs-graph', path: 'model.json' },
+      input: { width: 4, height: 4, resize: 'stretch', normalize: { scale: 1, offset: 0 } },
+      network: { imported: 'tfjs-graph', numClasses: 2 },
+      anchors: { type: 'none', count: 3 },
+      boxCoder: { type: 'none' },
+      scores: { activation: 'none', backgroundClass: null },
+      labels: ['cat', 'dog'],
+      postprocess: { scoreThreshold: 0.6, iouThreshold: 0.5, maxDetections: 10 },
+    });
+    expect(post(boxes, probs, 1).map((d) => d.label)).to.deep.equal(['cat', 'dog']);
+    expect(() => post(boxes.subarray(0, 20), probs, 1)).to.throw(ModelError, /box encodings/);
+  });
+});
