@@ -3,8 +3,10 @@ import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { filter, lastValueFrom, toArray } from 'rxjs';
 import type { Detection } from '../../src/detection.js';
 import type { Engine } from '../../src/engines/engine.js';
 import { createEngine, resolveEngineKind } from '../../src/engines/select-engine.js';
@@ -14,11 +16,15 @@ import type { Frame } from '../../src/frame.js';
 import { SsdDetector } from '../../src/inference/detector.js';
 import { loadEngineModel, loadModel, readModelDescriptor } from '../../src/model-io/load-model.js';
 import { isTfjsGraphModel, type TfjsGraphModel } from '../../src/model/tfjs-graph-model.js';
+import { detect } from '../../src/pipeline/detect.js';
+import { isFrameRecord } from '../../src/records.js';
 import { buildCocoSsdGraphModel, type FixtureAnchor, type GraphModelFiles } from '../helpers/tfjs-graph-builder.js';
 
 // TF.js graph models in coco-ssd's layout, run as given on the tfjs engine. The model is built
 // here from constants (test/helpers/tfjs-graph-builder.ts): its outputs encode the detections
 // below, so what comes out of the detector can be checked exactly.
+
+const PHOTO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
 
 /**
  * The first anchors of the fixture; all others score 0. Columns: 0 person, 1 bicycle, 2 car,
@@ -228,6 +234,27 @@ describe('engines/tfjs-graph: TF.js graph models in coco-ssd\'s layout', functio
     } finally {
       await server.close();
     }
+  });
+
+  it('detect() on a photo with --model <folder>: the encoded detections in the photo\'s frame; --labels renames them; --engine onnx is refused', async () => {
+    const run = async (options: Parameters<typeof detect>[1]): Promise<readonly Detection[]> => {
+      const records = await lastValueFrom(detect(PHOTO, { track: false, threads: 1, ...options }).pipe(filter(isFrameRecord), toArray()));
+      expect(records).to.have.length(1);
+      return records[0].detections;
+    };
+    const found = await run({ model: path.dirname(modelJson), backend: 'wasm' });
+    // The bicycle's score follows the photo's brightness; the others are as encoded.
+    expectDetections(found.filter((d) => d.label !== 'bicycle'), WHITE_FRAME.filter(([label]) => label !== 'bicycle'));
+
+    const labels = path.join(dir, 'labels.txt');
+    await writeFile(labels, Array.from({ length: 90 }, (_, c) => `thing ${c}`).join('\n'));
+    // Column 11 (COCO id 12, unused) has a label now, so its 0.95 is reported.
+    const renamed = (await run({ model: modelJson, labels, backend: 'wasm' })).map((d) => d.label).filter((l) => l !== 'thing 1');
+    expect(renamed).to.deep.equal(['thing 11', 'thing 0', 'thing 2', 'thing 17']);
+
+    const err = await run({ model: modelJson, engine: 'onnx' }).catch((e: unknown) => e);
+    expect(err).to.have.property('name', 'EngineError');
+    expect((err as EngineError).message).to.match(/^the onnx engine cannot run .*model\.json: a TF\.js graph model/);
   });
 
   it('auto picks the tfjs engine; the onnx engine refuses a TF.js graph model with an EngineError saying why', async () => {
