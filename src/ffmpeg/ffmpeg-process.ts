@@ -72,6 +72,8 @@ export interface RunFfprobeOptions {
   /** Explicit ffprobe binary (path or bare name). */
   ffprobePath?: string;
   signal?: AbortSignal;
+  /** Bytes written to ffprobe's stdin, which is then closed (probing `pipe:0`, e.g. standard input's head). */
+  input?: Uint8Array;
 }
 
 /** Starts ffmpeg with exactly these arguments as a process owned by the caller. */
@@ -83,7 +85,10 @@ export function spawnFfmpeg(args: readonly string[], options: SpawnFfmpegOptions
 /** Runs ffprobe to completion and returns its stdout; a non-zero exit rejects with FfmpegError. */
 export async function runFfprobe(args: readonly string[], options: RunFfprobeOptions = {}): Promise<string> {
   const binary = resolveFfmpegTool('ffprobe', options.ffprobePath).path;
-  return collect(spawnOwned('ffprobe', binary, args, { signal: options.signal, stdin: 'ignore', during: 'probing' }));
+  const proc = spawnOwned('ffprobe', binary, args, { signal: options.signal, stdin: options.input ? 'pipe' : 'ignore', during: 'probing' });
+  // ffprobe may stop reading once it has seen enough: the EPIPE that follows is ignored in spawnOwned.
+  if (options.input) proc.stdin!.end(options.input);
+  return collect(proc);
 }
 
 const versions = new Map<string, Promise<string>>();

@@ -19,6 +19,7 @@ import { fileSource } from '../sources/file-source.js';
 import { FlowControl } from '../sources/flow-control.js';
 import { liveSource, isStatusRecord, type LiveEvent } from '../sources/live-source.js';
 import { probeInput } from '../sources/probe.js';
+import { probeStdin, stdinSource } from '../sources/stdin-source.js';
 import type { SourceReport } from '../sources/source-report.js';
 import type { StatusRecord } from '../sources/reconnect-policy.js';
 import { resolveTrackerOptions, type ResolvedTrackerOptions } from '../tracking/byte-tracker.js';
@@ -64,8 +65,8 @@ export interface SessionStream {
 }
 
 /**
- * Checks the options and sources, probes the files (so a bad file fails before the model
- * loads), loads the model and engine. Live sources are probed when they connect.
+ * Checks the options and sources, probes the files and standard input (so a bad input fails
+ * before the model loads), loads the model and engine. Live sources are probed when they connect.
  */
 export async function openDetection(inputs: SourceInput | readonly SourceInput[], detectOptions: DetectOptions = {}): Promise<DetectionSession> {
   const options = resolveDetectOptions(detectOptions);
@@ -75,9 +76,7 @@ export async function openDetection(inputs: SourceInput | readonly SourceInput[]
   // A catalog model (ssdpipe models list) is downloaded into the cache on first use.
   await ensureModel(options.model);
   const { descriptor, descriptorPath } = readModelDescriptor(options.model, { labels: options.labels });
-  const sources = await Promise.all(
-    specs.map(async (s): Promise<SessionSource> => (s.live ? s : { ...s, info: await probeInput(s.input, { ffprobePath: options.ffprobePath }) })),
-  );
+  const sources = await Promise.all(specs.map((s) => probeSource(s, options.ffprobePath)));
   const pick = await resolveEngineKind({ engine: options.engine, backend: options.backend, onnxFile: descriptor.weights.format === 'onnx', tfjsGraph: descriptor.weights.format === 'tfjs-graph' });
   const requested = options.batch;
   const engine = await openEngine(descriptorPath, options, pick, requested === 'auto' ? 1 : Math.min(requested, 8));
@@ -94,6 +93,17 @@ export async function openDetection(inputs: SourceInput | readonly SourceInput[]
     open: (stop, framePool) => openStream({ sources, options, detector, engine, batch, tracker, stop, framePool }),
     close: () => engine.dispose(),
   };
+}
+
+/**
+ * A file's probe, or standard input's (its head is read now and kept for the decoder); live
+ * sources as they are.
+ */
+async function probeSource(s: SessionSource, ffprobePath: string | undefined): Promise<SessionSource> {
+  if (s.live) return s;
+  if (s.kind !== 'stdin') return { ...s, info: await probeInput(s.input, { ffprobePath }) };
+  const stdin = await probeStdin({ ffprobePath });
+  return { ...s, info: stdin.info, stdin };
 }
 
 interface StreamParts {
@@ -152,7 +162,10 @@ class Counter {
   }
 }
 
-/** Every file source, each with its own flow control (every frame is processed; the decoder waits). */
+/**
+ * Every file source and standard input, each with its own flow control (every frame is
+ * processed; the decoder waits).
+ */
 function fileStreams(p: StreamParts): { frames: Observable<Frame>[]; flows: Map<string, FlowControl>; reports: SourceReport[] } {
   const { options } = p;
   const flows = new Map<string, FlowControl>();
@@ -163,9 +176,10 @@ function fileStreams(p: StreamParts): { frames: Observable<Frame>[]; flows: Map<
       const flow = new FlowControl(inFlightLimit(s.info!.width, s.info!.height, p.batch));
       flows.set(s.id, flow);
       const onReport = (r: SourceReport): void => void reports.push(r);
-      return fileSource(s.input, { sourceId: s.id, flow, framePool: p.framePool, info: s.info, onReport, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath }).pipe(
-        untilAborted(p.stop),
-      );
+      const frames = s.stdin
+        ? stdinSource(s.stdin, { sourceId: s.id, flow, framePool: p.framePool, onReport, ffmpegPath: options.ffmpegPath })
+        : fileSource(s.input, { sourceId: s.id, flow, framePool: p.framePool, info: s.info, onReport, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath });
+      return frames.pipe(untilAborted(p.stop));
     });
   return { frames, flows, reports };
 }
