@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { AbortedError, FfmpegError, type FfmpegStage } from '../errors.js';
-import { resolveFfmpegTool, type FfmpegTool } from './ffmpeg-path.js';
+import { resolveFfmpegTool, type FfmpegTool, searchPath, type ResolvedTool } from './ffmpeg-path.js';
 
 /** How long stop() waits after 'q' before SIGTERM, and after SIGTERM before SIGKILL. */
 export const STOP_GRACE_MS = 1000;
@@ -84,11 +84,31 @@ export function spawnFfmpeg(args: readonly string[], options: SpawnFfmpegOptions
 
 /** Runs ffprobe to completion and returns its stdout; a non-zero exit rejects with FfmpegError. */
 export async function runFfprobe(args: readonly string[], options: RunFfprobeOptions = {}): Promise<string> {
-  const binary = resolveFfmpegTool('ffprobe', options.ffprobePath).path;
+  const resolved = resolveFfmpegTool('ffprobe', options.ffprobePath);
+  try {
+    return await probeWith(resolved.path, args, options);
+  } catch (err) {
+    // The ffprobe that @ffprobe-installer ships (a 2023 static build) crashes with SIGSEGV on
+    // MPEG-TS here; one the user did not choose is then replaced by the ffprobe on PATH, if any.
+    const fallback = crashFallback(resolved, err);
+    if (!fallback) throw err;
+    return probeWith(fallback, args, options);
+  }
+}
+
+function probeWith(binary: string, args: readonly string[], options: RunFfprobeOptions): Promise<string> {
   const proc = spawnOwned('ffprobe', binary, args, { signal: options.signal, stdin: options.input ? 'pipe' : 'ignore', during: 'probing' });
   // ffprobe may stop reading once it has seen enough: the EPIPE that follows is ignored in spawnOwned.
   if (options.input) proc.stdin!.end(options.input);
   return collect(proc);
+}
+
+/** The ffprobe on PATH, when the automatically chosen one crashed (killed by a signal it raised itself). */
+export function crashFallback(resolved: ResolvedTool, err: unknown): string | null {
+  if (resolved.source === 'option' || resolved.source === 'env' || resolved.source === 'PATH') return null;
+  if (!(err instanceof FfmpegError) || !/killed by SIG(SEGV|BUS|ILL|FPE|ABRT)\b/.test(err.message)) return null;
+  const onPath = searchPath('ffprobe');
+  return onPath && onPath !== resolved.path ? onPath : null;
 }
 
 const versions = new Map<string, Promise<string>>();

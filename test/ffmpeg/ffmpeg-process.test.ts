@@ -143,3 +143,17 @@ describe('ffmpeg-process', () => {
     expect(passthroughSyncArgs(text)).to.deep.equal(['-vsync', 'passthrough']);
   });
 });
+
+describe('ffmpeg-process: a crashing ffprobe', () => {
+  it('an automatically chosen ffprobe killed by SIGSEGV is replaced by the one on PATH; a chosen one is not', async () => {
+    const { crashFallback } = await import('../../src/ffmpeg/ffmpeg-process.js');
+    const { FfmpegError } = await import('../../src/errors.js');
+    const { searchPath } = await import('../../src/ffmpeg/ffmpeg-path.js');
+    const crash = new FfmpegError('ffprobe was killed by SIGSEGV', '');
+    const bundled = { path: '/opt/bundled/ffprobe', source: '@ffprobe-installer/ffprobe' as const, reason: '', skipped: [] };
+    expect(crashFallback(bundled, crash)).to.equal(searchPath('ffprobe'));
+    expect(crashFallback({ ...bundled, source: 'option' }, crash)).to.equal(null);
+    expect(crashFallback({ ...bundled, source: 'env' }, crash)).to.equal(null);
+    expect(crashFallback(bundled, new FfmpegError('ffprobe exited with code 1', 'Invalid data'))).to.equal(null);
+  });
+});
