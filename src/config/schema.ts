@@ -267,6 +267,11 @@ export const outputFields = {
     description: 'write the run summary as JSON',
     expected: 'a file path',
   }),
+  audio: field(z.boolean().default(true), {
+    flag: '--no-audio',
+    description: "no audio in the annotated video (by default a file input's first audio track is copied into it, as AAC)",
+    expected: 'true or false',
+  }),
 };
 
 /** Options of detect(): model, post-processing, tracking, live inputs, engine, batching, ffmpeg. */

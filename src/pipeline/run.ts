@@ -34,13 +34,13 @@ export const STOP_DRAIN_MS = 700;
 export async function run(inputs: SourceInput | readonly SourceInput[], runOptions: RunOptions = {}): Promise<RunSummary> {
   const { signal, progress } = runOptions;
   const options = resolveRunOptions(runOptions);
-  const { jsonl, video, stats: statsPath, ...detectOptions } = options;
+  const { jsonl, video, stats: statsPath, audio, ...detectOptions } = options;
   const session = await openDetection(inputs, detectOptions);
   checkOutputs(session.sources, { jsonl, video, stats: statsPath });
   const stats = new StatsCollector();
   let outcome: Outcome;
   try {
-    const outputs = await openOutputs(session, { jsonl, video });
+    const outputs = await openOutputs(session, { jsonl, video, audio });
     try {
       outcome = await pump(session, outputs, stats, { signal, durationS: options.duration }, progress);
     } finally {
@@ -76,7 +76,7 @@ interface Outputs {
  * its records; each video shows one source (a file's is opened now, at its size and frame rate;
  * a live source's when its first frame comes). Closes those already open if a later one fails.
  */
-async function openOutputs(session: DetectionSession, o: { jsonl?: string; video?: string }): Promise<Outputs> {
+async function openOutputs(session: DetectionSession, o: { jsonl?: string; video?: string; audio: boolean }): Promise<Outputs> {
   const sinks: Sink[] = [];
   try {
     const jsonl = o.jsonl ? await openJsonlSink({ target: o.jsonl }) : null;
@@ -85,7 +85,7 @@ async function openOutputs(session: DetectionSession, o: { jsonl?: string; video
       const own = source.outputs?.jsonl;
       if (own) sinks.push(forSource(await openJsonlSink({ target: own }), source.id));
       const video = source.outputs?.video ?? (session.sources.length === 1 ? o.video : undefined);
-      if (video) sinks.push(forSource(await openVideo(session, source, video), source.id));
+      if (video) sinks.push(forSource(await openVideo(session, source, video, o.audio), source.id));
     }
     return { sinks, jsonl };
   } catch (err) {
@@ -94,10 +94,12 @@ async function openOutputs(session: DetectionSession, o: { jsonl?: string; video
   }
 }
 
-function openVideo(session: DetectionSession, source: SessionSource, file: string): Promise<Sink> {
+/** A file's video takes the file's audio along unless `audio` is false; a live source's video is silent. */
+function openVideo(session: DetectionSession, source: SessionSource, file: string, audio: boolean): Promise<Sink> {
   if (source.live || !source.info) return Promise.resolve(openLiveVideo({ path: file, ffmpegPath: session.ffmpegPath }));
-  const { width, height, fps, isImage } = source.info;
-  return openAnnotatedVideo({ path: file, width, height, fps, stillImage: isImage, ffmpegPath: session.ffmpegPath });
+  const { width, height, fps, isImage, audioCodec } = source.info;
+  const audioFrom = audio && audioCodec !== null ? path.resolve(source.input) : undefined;
+  return openAnnotatedVideo({ path: file, width, height, fps, stillImage: isImage, ffmpegPath: session.ffmpegPath, audioFrom });
 }
 
 /** How the record stream ended, and each source's frames lost. */

@@ -52,6 +52,7 @@ export function parsePipelineSpec(raw: unknown, baseDir: string, file = 'pipelin
       jsonl: rel(outputs?.jsonl),
       video: rel(outputs?.video),
       stats: rel(outputs?.stats),
+      audio: outputs?.audio,
     },
   };
 }

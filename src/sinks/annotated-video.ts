@@ -49,6 +49,11 @@ export interface AnnotatedVideoOptions {
   style?: DrawStyle;
   /** How long the trails of tracked detections are and how long they outlive their track; false draws none. */
   trails?: TrackTrailsOptions | false;
+  /**
+   * A file whose first audio stream goes into the video (mp4/mov only; see encoderArgs), e.g.
+   * the input the frames come from. Default: none, the video is silent.
+   */
+  audioFrom?: string;
 }
 
 /** The options checked once, with every default filled in. */
@@ -65,6 +70,8 @@ interface VideoSettings {
   readonly trails: TrackTrails | null;
   /** What the file holds (from its extension): a video (mp4, mov) or one picture (jpg, png). */
   readonly format: OutputFormat;
+  /** The file whose first audio stream is added, or null for a silent video. */
+  readonly audioFrom: string | null;
 }
 
 /**
@@ -114,22 +121,47 @@ function resolveVideoOptions(options: AnnotatedVideoOptions, format: OutputForma
   if (!X264_PRESETS.includes(preset)) throw new OptionError('preset', `one of ${X264_PRESETS.join(', ')}`, preset);
   const style = resolveDrawStyle(width, height, options.style);
   const trails = options.trails === false ? null : new TrackTrails(options.trails);
-  return { shownPath: options.path, width, height, fps, crf, preset, style, trails, format };
+  if (options.audioFrom !== undefined && !(typeof options.audioFrom === 'string' && options.audioFrom !== '')) {
+    throw new OptionError('audioFrom', 'a file path', options.audioFrom);
+  }
+  const audioFrom = isPicture(format) ? null : (options.audioFrom ?? null);
+  return { shownPath: options.path, width, height, fps, crf, preset, style, trails, format, audioFrom };
 }
+
+/**
+ * With a second input, ffmpeg reads each input on its own thread through a queue of this many
+ * packets (default 8): for raw frames that is 8 frames, 200 MB at 4K. The frames wait in our
+ * pipe instead (backpressure), which costs nothing.
+ */
+const FRAME_QUEUE = 2;
 
 /**
  * ffmpeg's arguments: raw RGB24 frames on stdin, written into `partial` as the format says:
  * padded to even size, x264 yuv420p in MP4/MOV; or one picture, JPEG (full-range 4:4:4, so thin
  * coloured boxes stay sharp) or PNG (RGB).
+ *
+ * Audio (`audioFrom`): that file's first audio stream, if it has one (`1:a:0?`), encoded to AAC
+ * and padded with silence (apad), with `-shortest`: the file ends with the last frame written,
+ * also when a run is stopped early. It is not stream-copied even when the codec would fit MP4:
+ * a copied track cannot be padded, and an audio track a little shorter than the video (common)
+ * would then end the file early, cutting off annotated frames.
  */
 function encoderArgs(s: VideoSettings, files: OutputFiles): string[] {
   const { partial } = files;
-  const input = [
-    '-hide_banner', '-nostats', '-loglevel', 'error',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0', '-an',
-  ];
-  if (s.format === 'jpg') return [...input, '-frames:v', '1', '-c:v', 'mjpeg', '-q:v', '2', '-pix_fmt', 'yuvj444p', '-f', 'image2', '-update', '1', '-y', partial];
-  if (s.format === 'png') return [...input, '-frames:v', '1', '-c:v', 'png', '-pix_fmt', 'rgb24', '-f', 'image2', '-update', '1', '-y', partial];
+  const frames = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${s.width}x${s.height}`, '-framerate', String(s.fps)];
+  const quiet = ['-hide_banner', '-nostats', '-loglevel', 'error'];
+  if (s.format === 'jpg' || s.format === 'png') {
+    const input = [...quiet, ...frames, '-i', 'pipe:0', '-an'];
+    if (s.format === 'jpg') return [...input, '-frames:v', '1', '-c:v', 'mjpeg', '-q:v', '2', '-pix_fmt', 'yuvj444p', '-f', 'image2', '-update', '1', '-y', partial];
+    return [...input, '-frames:v', '1', '-c:v', 'png', '-pix_fmt', 'rgb24', '-f', 'image2', '-update', '1', '-y', partial];
+  }
+  const input = s.audioFrom === null
+    ? [...quiet, ...frames, '-i', 'pipe:0', '-an']
+    : [
+        ...quiet, '-thread_queue_size', String(FRAME_QUEUE), ...frames, '-i', 'pipe:0',
+        '-i', `file:${s.audioFrom}`, // file: so a name with a colon or a leading dash stays a path
+        '-map', '0:v:0', '-map', '1:a:0?', '-c:a', 'aac', '-af', 'apad', '-shortest',
+      ];
   const outW = evenSize(s.width);
   const outH = evenSize(s.height);
   return [

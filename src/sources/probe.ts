@@ -19,6 +19,8 @@ export interface MediaInfo {
   readonly codec: string;
   /** A still picture (image2 or *_pipe demuxer, or a single-frame stream): decodes to one frame. */
   readonly isImage: boolean;
+  /** ffprobe's codec_name of the first audio stream, e.g. 'aac'; null when there is none. */
+  readonly audioCodec: string | null;
 }
 
 /** Options for probeInput. */
@@ -155,6 +157,7 @@ export function mediaInfoFromProbe(input: string, probe: ProbeJson): MediaInfo {
     durationMs: Number.isFinite(seconds) && !isImage ? Math.round(seconds * 1e6) / 1e3 : null,
     codec: video.codec_name ?? 'unknown',
     isImage,
+    audioCodec: streams.find((s) => s.codec_type === 'audio')?.codec_name ?? null,
   };
 }
 

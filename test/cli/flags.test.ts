@@ -18,7 +18,7 @@ function parse(...args: string[]): Record<string, unknown> {
   return readFlags(cmd.opts(), flags);
 }
 
-const DEFAULTS = { model: 'face', engine: 'auto', backend: 'auto', batch: 'auto', maxWaitMs: 50 };
+const DEFAULTS = { model: 'face', engine: 'auto', backend: 'auto', batch: 'auto', maxWaitMs: 50, audio: true };
 
 describe('cli/flags', () => {
   it('with no flags gives only the schema defaults (booleans that default to false stay unset)', () => {
@@ -43,6 +43,10 @@ describe('cli/flags', () => {
 
   it('sets boolean flags to true', () => {
     expect(parse('--soft-nms', '--class-agnostic')).to.include({ softNms: true, classAgnostic: true });
+  });
+
+  it('a --no-<name> flag sets its option, true by default, to false', () => {
+    expect(parse('in.mp4', '--no-audio')).to.deep.equal({ ...DEFAULTS, audio: false });
   });
 
   it('restricts enum options to their choices', () => {

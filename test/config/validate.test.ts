@@ -77,7 +77,7 @@ describe('config/validate', () => {
     const table: [value: unknown, error: string][] = [
       [{ input: 'a', score: 2 }, 'option score in pipelines/x.json: expected a number in [0, 1], received 2'],
       [{ input: 'a', outputs: { jsonl: 3 } }, 'option outputs.jsonl in pipelines/x.json: expected a file path or -, received 3'],
-      [{ input: 'a', outputs: { csv: 'x' } }, 'unknown option outputs.csv in pipelines/x.json; expected one of jsonl, video, stats'],
+      [{ input: 'a', outputs: { csv: 'x' } }, 'unknown option outputs.csv in pipelines/x.json; expected one of jsonl, video, stats, audio'],
       [{ sources: [{ input: 'a', outputs: { csv: 1 } }] }, 'unknown option sources.0.outputs.csv in pipelines/x.json; expected one of jsonl, video'],
       [{ sources: [{ input: 'a', nmae: 'x' }] }, 'unknown option sources.0.nmae in pipelines/x.json; expected one of name, input, outputs'],
       [{ input: 'a', batchSize: 4 }, `unknown option batchSize in pipelines/x.json; expected one of ${DETECT_KEYS}, $comment, input, sources, outputs`],
@@ -103,7 +103,7 @@ describe('config/validate', () => {
 
     it('fills in the defaults and keeps the file\'s own fields', () => {
       const r = parseOptions(pipelineFileSchema, { input: 'a.mp4', batch: 4, outputs: { jsonl: '-' } }, style);
-      expect(r).to.deep.include({ model: 'face', softNms: false, engine: 'auto', backend: 'auto', batch: 4, maxWaitMs: 50, input: 'a.mp4', outputs: { jsonl: '-' } });
+      expect(r).to.deep.include({ model: 'face', softNms: false, engine: 'auto', backend: 'auto', batch: 4, maxWaitMs: 50, input: 'a.mp4', outputs: { jsonl: '-', audio: true } });
       expect(r).to.deep.equal(parseOptions(pipelineFileSchema, { ...parseOptions(detectOptionsSchema, { batch: 4 }), input: 'a.mp4', outputs: { jsonl: '-' } }, style));
     });
   });

@@ -34,6 +34,8 @@ export interface ClipOptions {
   /** Rotation metadata in degrees (mp4 only), as phones write it; players and ffmpeg turn the picture.
    *  The unrotated clip is kept next to it with the same name minus `-rot<deg>`. */
   rotate?: number;
+  /** Add a 440 Hz sine tone as an AAC stream (mp4) or Vorbis (webm), as long as the video. */
+  audio?: boolean;
   name?: string;
 }
 
@@ -83,7 +85,10 @@ export async function createTestMedia(): Promise<TestMedia> {
       const codec = container === 'mp4'
         ? ['-c:v', 'libx264', '-preset', o.preset ?? 'medium', '-pix_fmt', 'yuv420p', '-movflags', '+faststart']
         : ['-c:v', 'libvpx', '-b:v', '200k', '-pix_fmt', 'yuv420p'];
-      await ffmpeg(['-f', 'lavfi', '-i', src, '-frames:v', String(o.frames), ...codec, file]);
+      const tone = o.audio
+        ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.frames / o.fps}`, '-c:a', container === 'mp4' ? 'aac' : 'libvorbis']
+        : [];
+      await ffmpeg(['-f', 'lavfi', '-i', src, ...tone, '-frames:v', String(o.frames), ...codec, file]);
       if (!o.rotate) return file;
       // This ffmpeg writes the rotate tag only when stream-copying, so tag a copy.
       const rotated = file.replace(/\.mp4$/, `-rot${o.rotate}.mp4`);

@@ -252,7 +252,7 @@ describe('fileSource', function () {
     }
 
     it('with probing skipped (info given) an audio-only file is E_NO_FRAMES', async () => {
-      const info = { width: 64, height: 48, fps: 25, frameCount: null, durationMs: null, codec: 'h264', isImage: false };
+      const info = { width: 64, height: 48, fps: 25, frameCount: null, durationMs: null, codec: 'h264', isImage: false, audioCodec: null };
       const err = await failure(fileSource(await media.audioOnly(), { info }));
       expect(err).to.be.instanceOf(InputError).and.include({ code: 'E_NO_FRAMES' });
     });

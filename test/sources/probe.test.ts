@@ -27,7 +27,7 @@ describe('probeInput', () => {
   it('reads size, fps, frame count, duration and codec of an mp4 clip', async () => {
     const file = await media.clip({ width: 64, height: 48, fps: 10, frames: 15 });
     expect(await probeInput(file)).to.deep.equal({
-      width: 64, height: 48, fps: 10, frameCount: 15, durationMs: 1500, codec: 'h264', isImage: false,
+      width: 64, height: 48, fps: 10, frameCount: 15, durationMs: 1500, codec: 'h264', isImage: false, audioCodec: null,
     });
   });
 
