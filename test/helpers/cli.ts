@@ -3,7 +3,7 @@
  * would, and reads media back with ffprobe, for end-to-end tests.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -76,4 +76,40 @@ export async function probeStreams(file: string): Promise<ProbedStream[]> {
 /** The JSON records of a JSONL text. */
 export function jsonLines(text: string): Record<string, unknown>[] {
   return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Pids of live ffmpeg processes (not zombies) with one of `args` in an argument (Linux /proc). */
+export function ffmpegPidsWithArg(...args: string[]): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
+      if (path.basename(argv[0]) === 'ffmpeg' && argv.some((a) => args.some((x) => a.includes(x))) && state !== 'Z') pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** A field of /proc/<pid>/status in kB (VmRSS, VmHWM ...), or null once the process is gone. */
+export function procStatusKb(pid: number, field: string): number | null {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes a process has written so far (wchar of /proc/<pid>/io: pipes included), or null once it is gone. */
+export function bytesWritten(pid: number): number | null {
+  try {
+    const m = /^wchar:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
