@@ -94,11 +94,11 @@ async function openOutputs(session: DetectionSession, o: { jsonl?: string; video
   }
 }
 
-/** A file's video takes the file's audio along unless `audio` is false; a live source's video is silent. */
+/** A file's video takes the file's audio along unless `audio` is false; a live source's or standard input's (read once, by the decoder) is silent. */
 function openVideo(session: DetectionSession, source: SessionSource, file: string, audio: boolean): Promise<Sink> {
   if (source.live || !source.info) return Promise.resolve(openLiveVideo({ path: file, ffmpegPath: session.ffmpegPath }));
   const { width, height, fps, isImage, audioCodec } = source.info;
-  const audioFrom = audio && audioCodec !== null ? path.resolve(source.input) : undefined;
+  const audioFrom = audio && source.kind === 'file' && audioCodec !== null ? path.resolve(source.input) : undefined;
   return openAnnotatedVideo({ path: file, width, height, fps, stillImage: isImage, ffmpegPath: session.ffmpegPath, audioFrom });
 }
 

@@ -3,7 +3,7 @@
  * would, and reads media back with ffprobe, for end-to-end tests.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -29,15 +29,22 @@ export function requireBuiltCli(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it first)`);
 }
 
-/** Starts bin/ssdpipe with `args`; the promise resolves when it exits, `child` is the process. */
+/**
+ * Starts bin/ssdpipe with `args`; the promise resolves when it exits, `child` is the process.
+ * `stdinFile` is piped into its standard input (else stdin is /dev/null).
+ */
 export function cli(
   args: string[],
-  opts: { onStdout?: (s: string) => void; onStderr?: (s: string) => void; env?: Record<string, string> } = {},
+  opts: { onStdout?: (s: string) => void; onStderr?: (s: string) => void; env?: Record<string, string>; stdinFile?: string } = {},
 ): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
   // The launcher execs `node` from PATH: put this node first so both run the same one.
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, ...opts.env };
   if (!opts.env?.SSDPIPE_DEBUG) delete env.SSDPIPE_DEBUG;
-  const child = spawn(BIN, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, args, { cwd: ROOT, env, stdio: [opts.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  if (opts.stdinFile) {
+    child.stdin!.on('error', () => undefined); // ssdpipe may stop reading before the end (EPIPE)
+    createReadStream(opts.stdinFile).pipe(child.stdin!);
+  }
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => {

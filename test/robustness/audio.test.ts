@@ -87,6 +87,17 @@ describe('annotated MP4 audio (CLI)', function () {
     expect(Number(stream(streams, 'audio')!.duration)).to.be.closeTo(videoSeconds, 0.15);
   });
 
+  it('standard input (read once, by the decoder) gives a silent MP4 with every frame', async () => {
+    const ts = path.join(media.dir, 'toned.ts');
+    await exec(FFMPEG_BIN, ['-hide_banner', '-loglevel', 'error', '-y', '-i', toned, '-c', 'copy', '-f', 'mpegts', ts]);
+    const video = path.join(media.dir, 'stdin-out.mp4');
+    const r = await cli(['detect', '-', '-q', '--video', video], { stdinFile: ts });
+    expect(r.code, r.stderr).to.equal(0);
+    const streams = await probeStreams(video);
+    expect(streams.map((s) => s.codec_type)).to.deep.equal(['video']);
+    expect(stream(streams, 'video')).to.include({ nb_read_packets: '50' });
+  });
+
   it('a pipeline file says it as outputs.audio; the default is on', () => {
     expect(parsePipelineSpec({ input: 'a.mp4', outputs: { video: 'a-out.mp4', audio: false } }, '/tmp').options.audio).to.equal(false);
     expect(parsePipelineSpec({ input: 'a.mp4', outputs: { video: 'a-out.mp4' } }, '/tmp').options.audio).to.equal(true);
