@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { describeTfjsBackends } from './engines/tfjs-backend.js';
 import { cudaProviderInstalled, onnxRuntimeAvailable } from './engines/onnx.js';
+import { CACHE_DIR_ENV, checkOnnxCacheDir, ONNX_CACHE_MIN_FREE_BYTES, type OnnxCacheDirCheck } from './engines/onnx-cache.js';
 import { defaultThreads, resolveEngineKind } from './engines/select-engine.js';
 import { resolveFfmpeg } from './ffmpeg/ffmpeg-path.js';
 import { heapLine } from './heap-flag.js';
@@ -39,6 +40,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<string> {
       ? '  onnx device: cuda (the CUDA execution provider is installed; cpu if it fails to load)'
       : '  onnx device: cpu (CUDA execution provider not installed: .npmrc skips its download; see README, GPU)',
   );
+  lines.push(`  onnx model cache: ${cacheLine(await checkOnnxCacheDir())}`);
   lines.push('tfjs backends:');
   for (const b of tfjs) lines.push(`  ${b.available ? '+' : '-'} ${b.name.padEnd(11)} ${b.reason}`);
   // The same decision `--engine auto` makes, from the same function.
@@ -47,4 +49,14 @@ export async function doctor(options: DoctorOptions = {}): Promise<string> {
   lines.push(`--engine auto picks: ${auto} (${pick.why})`);
   lines.push(`models: ${listBundledModels().join(', ')}`);
   return lines.join('\n');
+}
+
+/** The ONNX model cache folder and whether a generated model can be kept there. */
+function cacheLine(c: OnnxCacheDirCheck): string {
+  const inMemory = `the model is built in memory on every run, not cached; set ${CACHE_DIR_ENV} to a writable folder with space`;
+  if (!c.writable) return `${c.dir} NOT WRITABLE (${c.error}): ${inMemory}`;
+  if (c.freeBytes !== null && c.freeBytes < ONNX_CACHE_MIN_FREE_BYTES) {
+    return `${c.dir} ALMOST FULL (${Math.floor(c.freeBytes / 1024)} KiB free, a model takes 16-22 MB): ${inMemory}`;
+  }
+  return `${c.dir} (writable${c.freeBytes !== null ? `, ${Math.floor(c.freeBytes / 2 ** 20)} MiB free` : ''}; ${CACHE_DIR_ENV} moves it)`;
 }

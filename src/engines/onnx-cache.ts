@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import envPaths from 'env-paths';
@@ -22,6 +22,40 @@ export const CACHE_DIR_ENV = 'SSDPIPE_CACHE_DIR';
 export function onnxCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env[CACHE_DIR_ENV] || envPaths('ssdpipe', { suffix: '' }).cache;
   return path.join(path.resolve(base), 'onnx');
+}
+
+/** Less free space than this in the cache's file system and a generated model (16-22 MB) may not fit. */
+export const ONNX_CACHE_MIN_FREE_BYTES = 64 * 2 ** 20;
+
+/** What checkOnnxCacheDir found. */
+export interface OnnxCacheDirCheck {
+  readonly dir: string;
+  /** A file could be written there. */
+  readonly writable: boolean;
+  /** The write error when not writable. */
+  readonly error?: string;
+  /** Bytes free for unprivileged writes, null if unknown. */
+  readonly freeBytes: number | null;
+}
+
+/**
+ * Whether generated models can be cached in `dir`: it is created if missing, a small file is
+ * written and removed, and the free space is read. For `ssdpipe doctor`; a run does not need it
+ * (loadOrBuildOnnxModel falls back to the model in memory by itself).
+ */
+export async function checkOnnxCacheDir(dir: string = onnxCacheDir()): Promise<OnnxCacheDirCheck> {
+  const probe = path.join(dir, `.write-test.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let error: string | undefined;
+  try {
+    await makeDir(dir);
+    await writeFile(probe, 'x');
+  } catch (err) {
+    error = (err as Error).message;
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+  }
+  const fs = await statfs(dir).catch(() => null);
+  return { dir, writable: error === undefined, ...(error !== undefined ? { error } : {}), freeBytes: fs ? fs.bavail * fs.bsize : null };
 }
 
 /**
@@ -92,14 +126,30 @@ export async function loadOrBuildOnnxModel(graph: SsdGraph, opts: BuildOnnxOptio
 
   const bytes = buildOnnxModel(graph, opts);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir);
     await writeFileAtomic(file, bytes);
     await writeFileAtomic(sumFile, `${sha256(bytes)}\n`);
     // A new model is the moment the cache grows, so it is the moment to drop unused ones.
     await pruneOnnxCache(dir, { keep: [path.basename(file)] });
     return { bytes, path: file, hit: false, note: cached.why };
   } catch (err) {
-    return { bytes, path: undefined, hit: false, note: `cache not written: ${(err as Error).message}` };
+    // A read-only or full cache directory must not stop a run: the model is used from memory.
+    return { bytes, path: undefined, hit: false, note: `cache not written (${(err as Error).message}): built in memory, not cached` };
+  }
+}
+
+/**
+ * mkdir -p with the real cause: Node's recursive mkdir says ENOENT when it cannot create a folder
+ * on a read-only file system, so the last level is tried again alone for EROFS or EACCES.
+ */
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir).catch((again: NodeJS.ErrnoException) => {
+      throw again.code === 'ENOENT' ? err : again;
+    });
   }
 }
 

@@ -55,6 +55,7 @@ export async function run(inputs: SourceInput | readonly SourceInput[], runOptio
     model: session.descriptor.name,
     engine: session.engine.kind,
     backend: session.engine.backend,
+    engine_reason: session.engine.reason,
     batch: session.batch,
     ended: outcome.ended,
     sources: ids,

@@ -23,6 +23,8 @@ export interface RunSummary {
   model: string;
   engine: string;
   backend: string;
+  /** The engine's own line on what it runs and from where (e.g. that the ONNX model cache could not be written). */
+  engine_reason?: string;
   batch: number;
   /** Why the run ended: 'complete', 'aborted' (Ctrl-C, signal), 'duration' (--duration ran out) or 'output-closed' (stdout reader went away). */
   ended: 'complete' | 'aborted' | 'duration' | 'output-closed';
@@ -176,6 +178,7 @@ export function formatSummary(s: RunSummary): string {
     `ssdpipe: ${s.frames} frames in ${s.wall_s.toFixed(2)} s (${s.fps.toFixed(1)} fps), ${s.detections} detections, ${s.tracks} tracks, ${s.dropped} dropped` +
       (s.ended === 'complete' ? '' : ` [${s.ended}]`),
     `  model ${s.model} on ${s.engine}/${s.backend}, batch ${s.batch}`,
+    ...(s.engine_reason ? [`  engine: ${s.engine_reason}`] : []),
     '  stage         p50 ms   p95 ms',
   ];
   for (const [name, st] of Object.entries(s.stages)) {
