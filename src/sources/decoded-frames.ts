@@ -3,7 +3,12 @@
  * input with flow control (fileSource, stdinSource): the timestamp each frame waits for, and the
  * sorting of ffmpeg's error lines into a cut and damage for the source's report.
  */
-import type { TimestampQueue } from './frame-timestamps.js';
+import type { BufferPool } from '../buffer-pool.js';
+import type { FfmpegProcess } from '../ffmpeg/ffmpeg-process.js';
+import type { Frame } from '../frame.js';
+import type { FlowControl } from './flow-control.js';
+import { readRawFrames } from './frame-reader.js';
+import { readFrameTimestamps, type TimestampQueue } from './frame-timestamps.js';
 import type { SourceReport } from './source-report.js';
 
 /**
@@ -86,3 +91,62 @@ const EDIT_LIST_SLACK = 4;
 
 /** How many error lines the one packet a cut goes through may print before 'partial file' (h264: 2). */
 const CUT_PACKET_ERRORS = 3;
+
+/** What emitDecodedFrames needs to make frames of a decoder's output. */
+export interface DecodedFramesOptions {
+  readonly source: string;
+  readonly width: number;
+  readonly height: number;
+  /** The stream's average rate: the fallback for a frame whose timestamp never comes. */
+  readonly fps: number;
+  readonly framePool?: BufferPool<Uint8Array>;
+  readonly flow?: FlowControl;
+}
+
+/** Where emitDecodedFrames hands its frames and its end. */
+export interface DecodedFramesHandlers {
+  next(frame: Frame): void;
+  /** Every frame is out and the decoder exited cleanly, after `decoded` frames. */
+  complete(decoded: number): void;
+  /** The decoder failed after `decoded` frames. */
+  fail(err: unknown, decoded: number): void;
+  /** True once the subscriber is gone: nothing more is emitted. */
+  closed(): boolean;
+}
+
+/**
+ * Turns a running decoder (rgb24 frames on stdout, their timestamps on its first extra pipe) into
+ * frames: each cut frame waits for its timestamp, then goes out in order; the input is done once
+ * both streams ended and ffmpeg exited. Shared by the sources that decode a whole input with flow
+ * control (fileSource, stdinSource). close() stops reading.
+ */
+export function emitDecodedFrames(p: FfmpegProcess, o: DecodedFramesOptions, h: DecodedFramesHandlers): { close(): void } {
+  const { source, width, height } = o;
+  const frames = new TimedFrames(o.fps, (seq, data, ptsMs, decodeMs) => {
+    h.next({ source, seq, ptsMs, width, height, data, decodeMs });
+  });
+  const stamps = readFrameTimestamps(p.pipes[0], () => release());
+  let readerDone = false;
+  const release = (): void => {
+    if (h.closed()) return;
+    frames.release(stamps);
+    if (readerDone && frames.held === 0 && stamps.ended) h.complete(reader.decoded);
+  };
+  const reader = readRawFrames(
+    p.stdout,
+    { width, height, framePool: o.framePool, flow: o.flow },
+    (data) => {
+      frames.hold(data);
+      release();
+    },
+    () => {
+      readerDone = true;
+      release();
+    },
+  );
+  p.done.then(
+    () => reader.producerDone(),
+    (err: unknown) => h.fail(err, reader.decoded),
+  );
+  return { close: () => reader.close() };
+}

@@ -6,9 +6,7 @@ import type { Frame } from '../frame.js';
 import { decodeRgbArgs, demuxTimeBaseArgs, fileInputUrl, passthroughSyncArgs } from './ffmpeg-args.js';
 import { ffmpegVersion, spawnFfmpeg, type FfmpegProcess } from '../ffmpeg/ffmpeg-process.js';
 import type { FlowControl } from './flow-control.js';
-import { readRawFrames } from './frame-reader.js';
-import { readFrameTimestamps } from './frame-timestamps.js';
-import { DamageCounter, TimedFrames } from './decoded-frames.js';
+import { DamageCounter, emitDecodedFrames } from './decoded-frames.js';
 import { checkInputFile, probeInput, type MediaInfo } from './probe.js';
 import type { SourceReport } from './source-report.js';
 
@@ -99,36 +97,19 @@ export function fileSource(input: string, options: FileSourceOptions = {}): Obse
         extraPipes: 1,
       });
       proc = p;
-      const frames = new TimedFrames(fps, (seq, data, ptsMs, decodeMs) => {
-        subscriber.next({ source, seq, ptsMs, width, height, data, decodeMs });
-      });
-      const stamps = readFrameTimestamps(p.pipes[0], () => release());
-      // Frames wait here for their timestamps; the input is done once both streams ended.
-      let readerDone = false;
-      const release = (): void => {
-        if (closed) return;
-        frames.release(stamps);
-        if (readerDone && frames.held === 0 && stamps.ended) complete();
-      };
-      const complete = (): void => {
-        if (reader.decoded === 0) return fail(noFrames(input));
-        cleanup();
-        options.onReport?.(damage.report(source, info.frameCount, reader.decoded));
-        subscriber.complete();
-      };
-      const reader = readRawFrames(p.stdout, { width, height, framePool: options.framePool, flow }, (data) => {
-        frames.hold(data);
-        release();
-      }, () => {
-        readerDone = true;
-        release();
-      });
-      stopReader = () => reader.close();
-      p.done.then(
-        () => reader.producerDone(),
+      const emitter = emitDecodedFrames(p, { source, width, height, fps, framePool: options.framePool, flow }, {
+        next: (frame) => subscriber.next(frame),
+        complete: (decoded) => {
+          if (decoded === 0) return fail(noFrames(input));
+          cleanup();
+          options.onReport?.(damage.report(source, info.frameCount, decoded));
+          subscriber.complete();
+        },
         // ffmpeg gave up before producing a single frame although ffprobe found a video stream.
-        (err: unknown) => fail(reader.decoded === 0 && err instanceof FfmpegError && err.stderrTail ? noFrames(input, err) : err),
-      );
+        fail: (err, decoded) => fail(decoded === 0 && err instanceof FfmpegError && err.stderrTail ? noFrames(input, err) : err),
+        closed: () => closed,
+      });
+      stopReader = () => emitter.close();
     };
     start().catch(fail);
 

@@ -12,11 +12,9 @@ import type { BufferPool } from '../buffer-pool.js';
 import { AbortedError, FfmpegError, InputError, OptionError, lastLine } from '../errors.js';
 import { ffmpegVersion, runFfprobe, spawnFfmpeg, type FfmpegProcess } from '../ffmpeg/ffmpeg-process.js';
 import type { Frame } from '../frame.js';
-import { DamageCounter, TimedFrames } from './decoded-frames.js';
+import { DamageCounter, emitDecodedFrames } from './decoded-frames.js';
 import { decodeRgbArgs, demuxTimeBaseArgs, passthroughSyncArgs, probeArgs } from './ffmpeg-args.js';
 import type { FlowControl } from './flow-control.js';
-import { readRawFrames } from './frame-reader.js';
-import { readFrameTimestamps } from './frame-timestamps.js';
 import { mediaInfoFromProbe, type MediaInfo } from './probe.js';
 import type { SourceReport } from './source-report.js';
 
@@ -224,34 +222,18 @@ export function stdinSource(probed: ProbedStdin, options: StdinSourceOptions = {
       if (rest) rest.pipe(input);
       else input.end();
 
-      const frames = new TimedFrames(fps, (seq, data, ptsMs, decodeMs) => {
-        subscriber.next({ source, seq, ptsMs, width, height, data, decodeMs });
+      const emitter = emitDecodedFrames(p, { source, width, height, fps, framePool: options.framePool, flow }, {
+        next: (frame) => subscriber.next(frame),
+        complete: (decoded) => {
+          if (decoded === 0) return fail(noFrames());
+          cleanup();
+          options.onReport?.(damage.report(source, null, decoded));
+          subscriber.complete();
+        },
+        fail: (err, decoded) => fail(decoded === 0 && err instanceof FfmpegError && err.stderrTail ? noFrames(err) : err),
+        closed: () => closed,
       });
-      const stamps = readFrameTimestamps(p.pipes[0], () => release());
-      let readerDone = false;
-      const release = (): void => {
-        if (closed) return;
-        frames.release(stamps);
-        if (readerDone && frames.held === 0 && stamps.ended) complete();
-      };
-      const complete = (): void => {
-        if (reader.decoded === 0) return fail(noFrames());
-        cleanup();
-        options.onReport?.(damage.report(source, null, reader.decoded));
-        subscriber.complete();
-      };
-      const reader = readRawFrames(p.stdout, { width, height, framePool: options.framePool, flow }, (data) => {
-        frames.hold(data);
-        release();
-      }, () => {
-        readerDone = true;
-        release();
-      });
-      stopReader = () => reader.close();
-      p.done.then(
-        () => reader.producerDone(),
-        (err: unknown) => fail(reader.decoded === 0 && err instanceof FfmpegError && err.stderrTail ? noFrames(err) : err),
-      );
+      stopReader = () => emitter.close();
     };
     start().catch(fail);
 
