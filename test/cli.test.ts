@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { spawn, execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { cli, CLI, ffmpegPidsWithArg, requireBuiltCli, ROOT, type CliResult } from './helpers/cli.js';
 import { createTestMedia, FFMPEG_BIN, FFPROBE_BIN, type TestMedia } from './helpers/media.js';
 
 // End to end: the ssdpipe command (bin/ssdpipe, which runs the built dist/cli.js; npm test builds
@@ -13,56 +12,9 @@ import { createTestMedia, FFMPEG_BIN, FFPROBE_BIN, type TestMedia } from './help
 
 const exec = promisify(execFile);
 const require = createRequire(import.meta.url);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-const BIN = path.join(ROOT, 'bin', 'ssdpipe');
 const PHOTO = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(
-  args: string[],
-  opts: { onStdout?: (s: string) => void; env?: Record<string, string> } = {},
-): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
-  // The launcher execs `node` from PATH: put this node first so both run the same one.
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, ...opts.env };
-  if (!opts.env?.SSDPIPE_DEBUG) delete env.SSDPIPE_DEBUG;
-  const child = spawn(BIN, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    stdout += c.toString();
-    opts.onStdout?.(stdout);
-  });
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const p = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) as Promise<CliResult> & {
-    child: ReturnType<typeof spawn>;
-  };
-  p.child = child;
-  return p;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Pids of live ffmpeg processes (not zombies) with one of `args` in an argument (Linux /proc). */
-function ffmpegPidsWithArg(...args: string[]): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (path.basename(argv[0]) === 'ffmpeg' && argv.some((a) => args.some((x) => a.includes(x))) && state !== 'Z') pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
-}
 
 function expectOneLineError(r: CliResult, code: number, pattern: RegExp): void {
   expect(r.code, r.stderr).to.equal(code);
@@ -80,7 +32,7 @@ describe('ssdpipe CLI (end to end)', function () {
   let longClip: Promise<string> | undefined;
 
   before(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it first)`);
+    requireBuiltCli();
     media = await createTestMedia();
     // 15 frames at 10 fps of a demo photo with people, panning right by 8 px a frame.
     faces = path.join(media.dir, 'faces.mp4');
