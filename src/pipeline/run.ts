@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tap, type Subscription } from 'rxjs';
 import { bytePool } from '../buffer-pool.js';
+import { DEFAULTS } from '../config/schema.js';
 import { OptionError, OutputError } from '../errors.js';
 import { checkOutputPath, createOutputDirs } from '../files/output-paths.js';
 import { writeSinks } from '../operators/write-sinks.js';
@@ -124,7 +125,8 @@ function pump(
   stream: NodeJS.WriteStream | undefined,
 ): Promise<Outcome> {
   const { signal, durationS } = until;
-  const framePool = bytePool(16);
+  // Frame buffers kept for reuse: as many as may be in flight from one source.
+  const framePool = bytePool(DEFAULTS.maxInFlight);
   const stop = new AbortController();
   const running = session.open(stop.signal, framePool);
   const display = progressDisplay(session, stats, running, stream);
